@@ -1,0 +1,64 @@
+// imgpack info PACK [--json]: what a pack holds.
+#include "commands.hpp"
+#include "json.hpp"
+
+#include <imgpack/reader.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace imgpack::cli {
+
+namespace {
+
+void print_json(const Pack& pack) {
+    std::string out = "{\"path\":" + json_string(pack.path()) + ",\"version\":\"" +
+                      std::to_string(pack.version_major()) + "." + std::to_string(pack.version_minor()) +
+                      "\",\"file_size\":" + std::to_string(pack.file_size()) +
+                      ",\"classes\":" + std::to_string(pack.class_count()) + ",\"splits\":[";
+    for (size_t i = 0; i < pack.splits().size(); ++i) {
+        const Split& s = pack.splits()[i];
+        out += (i ? "," : "") + std::string("{\"name\":") + json_string(s.name()) +
+               ",\"records\":" + std::to_string(s.size()) + ",\"bytes\":" + std::to_string(s.blob_bytes()) + "}";
+    }
+    out += "],\"subsets\":[";
+    for (size_t i = 0; i < pack.subsets().size(); ++i) {
+        const Subset& s = pack.subsets()[i];
+        out += (i ? "," : "") + std::string("{\"name\":") + json_string(s.name()) +
+               ",\"split\":" + json_string(s.split().name()) + ",\"records\":" + std::to_string(s.size()) +
+               ",\"origin\":" + json_string(s.origin()) + "}";
+    }
+    out += "]}";
+    std::printf("%s\n", out.c_str());
+}
+
+void print_text(const Pack& pack) {
+    std::printf("%s: imgpack format %u.%u, %s\n", pack.path().c_str(), pack.version_major(), pack.version_minor(),
+                human_bytes(pack.file_size()).c_str());
+    std::printf("classes: %zu\n", pack.class_count());
+    std::printf("splits:\n");
+    for (const Split& s : pack.splits())
+        std::printf("  %-12s %10zu records  %12s\n", std::string(s.name()).c_str(), s.size(),
+                    human_bytes(s.blob_bytes()).c_str());
+    if (!pack.subsets().empty()) std::printf("subsets:\n");
+    for (const Subset& s : pack.subsets())
+        std::printf("  %-12s %10zu records  of %s  (%s)\n", std::string(s.name()).c_str(), s.size(),
+                    std::string(s.split().name()).c_str(), std::string(s.origin()).c_str());
+}
+
+}  // namespace
+
+void add_info(CLI::App& app) {
+    auto* cmd = app.add_subcommand("info", "Show a pack's version, splits, subsets and classes");
+    auto path = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("PACK", *path, "The pack file")->required();
+    cmd->add_flag("--json", *json, "Print one JSON object");
+    cmd->callback([=] {
+        Pack pack = Pack::open(*path);
+        if (*json) print_json(pack);
+        else print_text(pack);
+    });
+}
+
+}  // namespace imgpack::cli

@@ -1,0 +1,32 @@
+// imgpack: the command-line front of the converter library and the reader SDK.
+#include "commands.hpp"
+
+#include <imgpack/reader.hpp>
+
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+    CLI::App app{"imgpack: ImageNet in one memory-mapped file"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "imgpack 0.1 (format " + std::to_string(imgpack::format::kVersionMajor) + "." +
+                                          std::to_string(imgpack::format::kVersionMinor) + ")");
+    imgpack::cli::add_convert(app);
+    imgpack::cli::add_info(app);
+    imgpack::cli::add_verify(app);
+    imgpack::cli::add_ls(app);
+    imgpack::cli::add_cat(app);
+    imgpack::cli::add_synth(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? 0 : 2;  // usage errors exit 2; --help exits 0
+    } catch (const imgpack::cli::ExitStatus& s) {
+        return s.code;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

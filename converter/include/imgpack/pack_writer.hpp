@@ -1,0 +1,86 @@
+// PackWriter: writes one imgpack v1 file. Blobs stream in as they arrive; metadata (class table,
+// splits, subsets, strings) is written after them at finish(). The file is built under a
+// temporary name next to the destination and renamed into place only once complete and fsynced,
+// so the destination is never a partial pack.
+#pragma once
+
+#include <imgpack/format.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace imgpack {
+
+struct ClassDef {
+    std::string wnid;
+    std::string name;  // may be empty
+};
+
+struct RecordDef {
+    std::string name;             // file name
+    uint64_t blob_offset = 0;     // from PackWriter::append_blob
+    uint32_t blob_size = 0;
+    uint64_t xxh3 = 0;
+    uint16_t width = 0, height = 0;
+    format::Codec codec = format::Codec::unknown;
+    format::ColorSpace color_space = format::ColorSpace::unknown;
+    int32_t label = format::kUnlabeled;
+    uint32_t flags = 0;
+};
+
+struct SplitDef {
+    std::string name;
+    std::vector<RecordDef> records;  // sorted by name, unique
+};
+
+struct SubsetDef {
+    std::string name;
+    std::string split;
+    std::string origin;
+    std::vector<uint32_t> indices;  // strictly increasing indices into the split
+};
+
+struct PackContents {
+    std::vector<ClassDef> classes;
+    std::vector<SplitDef> splits;
+    std::vector<SubsetDef> subsets;
+};
+
+class PackWriter {
+public:
+    // Creates the temporary file beside `destination`. Refuses an existing destination unless
+    // `overwrite` is set.
+    PackWriter(std::filesystem::path destination, bool overwrite);
+    ~PackWriter();  // removes the temporary file unless finish() succeeded
+    PackWriter(const PackWriter&) = delete;
+    PackWriter& operator=(const PackWriter&) = delete;
+
+    // Appends image bytes to the blob region (aligned to format::kBlobAlign); returns their
+    // absolute file offset.
+    uint64_t append_blob(std::span<const unsigned char> bytes);
+
+    // Writes metadata, directory and header, fsyncs, and renames into place. Checks the
+    // contents' invariants (sorted names, label range, subset indices) and throws on a violation.
+    void finish(const PackContents& contents);
+
+    const std::filesystem::path& temporary_path() const { return temp_path_; }
+    uint64_t bytes_written() const { return offset_ + buffer_.size(); }
+
+private:
+    void write_all(const unsigned char* data, size_t size);
+    void flush_buffer();
+    [[noreturn]] void fail_io(const std::string& what) const;
+
+    std::filesystem::path destination_, temp_path_;
+    int fd_ = -1;
+    bool finished_ = false;
+    uint64_t offset_ = 0;               // file offset of buffer_[0]
+    std::vector<unsigned char> buffer_; // pending bytes, written in large chunks
+    struct BlobHasher;
+    BlobHasher* blob_hash_ = nullptr;   // XXH3 state over the blob section
+};
+
+}  // namespace imgpack

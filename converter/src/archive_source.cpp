@@ -1,0 +1,129 @@
+#include <imgpack/archive_source.hpp>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace imgpack {
+
+namespace {
+
+struct ArchiveFree {
+    void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+
+[[noreturn]] void fail(const std::string& where, const std::string& what, archive* a) {
+    std::string detail = a && archive_error_string(a) ? archive_error_string(a) : "unknown error";
+    throw std::runtime_error("imgpack: " + where + ": " + what + ": " + detail);
+}
+
+ArchivePtr new_reader() {
+    ArchivePtr a(archive_read_new());
+    if (!a) throw std::runtime_error("imgpack: libarchive: out of memory");
+    archive_read_support_filter_all(a.get());
+    archive_read_support_format_tar(a.get());
+    return a;
+}
+
+std::string base_name(const char* path) {
+    std::string s = path ? path : "";
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    size_t slash = s.rfind('/');
+    return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+// Reads the current entry's data whole.
+std::vector<unsigned char> read_data(archive* a, archive_entry* e, const std::string& where) {
+    std::vector<unsigned char> bytes;
+    if (archive_entry_size_is_set(e)) bytes.reserve(static_cast<size_t>(archive_entry_size(e)));
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    for (;;) {
+        int r = archive_read_data_block(a, &block, &size, &offset);
+        if (r == ARCHIVE_EOF) break;
+        if (r != ARCHIVE_OK) fail(where, "cannot read data", a);
+        if (static_cast<uint64_t>(offset) != bytes.size()) bytes.resize(static_cast<size_t>(offset));  // sparse hole
+        const unsigned char* p = static_cast<const unsigned char*>(block);
+        bytes.insert(bytes.end(), p, p + size);
+    }
+    return bytes;
+}
+
+// Walks the entries of an open archive, handing each regular file to `on_file`.
+template <class OnFile>
+void walk(archive* a, const std::string& where, OnFile&& on_file) {
+    archive_entry* e = nullptr;
+    for (;;) {
+        int r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_EOF) return;
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) fail(where, "cannot read the next entry (truncated or corrupt?)", a);
+        const char* path = archive_entry_pathname(e);
+        mode_t type = archive_entry_filetype(e);
+        if (type == AE_IFDIR) continue;
+        if (type != AE_IFREG)
+            throw std::runtime_error("imgpack: " + where + ": " + (path ? path : "?") +
+                                     ": not a regular file (links and special files are not images)");
+        on_file(e, base_name(path));
+    }
+}
+
+// Feeds an inner archive from the outer archive's current entry, block by block: no copy of
+// the inner tar is ever made.
+struct InnerSource {
+    archive* outer;
+    static la_ssize_t read(archive* inner, void* self, const void** buffer) {
+        auto* s = static_cast<InnerSource*>(self);
+        size_t size = 0;
+        la_int64_t offset = 0;
+        int r = archive_read_data_block(s->outer, buffer, &size, &offset);
+        if (r == ARCHIVE_EOF) return 0;
+        if (r != ARCHIVE_OK) {
+            // Carry the outer archive's reason into the inner reader's error.
+            const char* why = archive_error_string(s->outer);
+            archive_set_error(inner, -1, "outer archive: %s", why ? why : "read error");
+            return -1;
+        }
+        return static_cast<la_ssize_t>(size);
+    }
+};
+
+}  // namespace
+
+void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink) {
+    const std::string where = path.string();
+    ArchivePtr a = new_reader();
+    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
+        fail(where, "cannot open as a tar archive", a.get());
+    walk(a.get(), where, [&](archive_entry* e, std::string name) {
+        std::string at = where + ": " + name;
+        sink(Member{where, "", std::move(name), read_data(a.get(), e, at)});
+    });
+}
+
+void read_nested_archive(const std::filesystem::path& path, const MemberSink& sink) {
+    const std::string where = path.string();
+    ArchivePtr outer = new_reader();
+    if (archive_read_open_filename(outer.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
+        fail(where, "cannot open as a tar archive", outer.get());
+    walk(outer.get(), where, [&](archive_entry*, std::string inner_name) {
+        const std::string inner_where = where + ": " + inner_name;
+        if (inner_name.size() <= 4 || inner_name.compare(inner_name.size() - 4, 4, ".tar") != 0)
+            throw std::runtime_error("imgpack: " + inner_where +
+                                     ": expected a per-class tar named <WNID>.tar inside the train archive");
+        std::string group = inner_name.substr(0, inner_name.size() - 4);
+        ArchivePtr inner = new_reader();
+        InnerSource source{outer.get()};
+        if (archive_read_open(inner.get(), &source, nullptr, &InnerSource::read, nullptr) != ARCHIVE_OK)
+            fail(inner_where, "cannot open as a tar archive", inner.get());
+        walk(inner.get(), inner_where, [&](archive_entry* e, std::string name) {
+            std::string at = inner_where + ": " + name;
+            sink(Member{inner_where, group, std::move(name), read_data(inner.get(), e, at)});
+        });
+    });
+}
+
+}  // namespace imgpack

@@ -1,0 +1,107 @@
+#include <imgpack/image_info.hpp>
+
+#include <turbojpeg.h>
+
+#include <cstring>
+
+namespace imgpack {
+
+namespace {
+
+constexpr unsigned char kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+uint32_t be32(const unsigned char* p) {
+    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
+}
+
+uint16_t checked_side(uint64_t v, const char* what) {
+    if (v == 0 || v > UINT16_MAX)
+        throw BadImage(std::string("image ") + what + " " + std::to_string(v) + " is outside 1..65535");
+    return static_cast<uint16_t>(v);
+}
+
+// A JPEG is progressive when its first start-of-frame marker is SOF2 (or SOF6/10/14).
+bool jpeg_is_progressive(std::span<const unsigned char> b) {
+    size_t i = 2;
+    while (i + 4 <= b.size()) {
+        if (b[i] != 0xFF) return false;
+        unsigned char m = b[i + 1];
+        if (m == 0xFF) { ++i; continue; }
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+            return m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
+        size_t len = size_t(b[i + 2]) << 8 | b[i + 3];
+        i += 2 + len;
+    }
+    return false;
+}
+
+ImageInfo inspect_png(std::span<const unsigned char> b) {
+    // Signature, then the IHDR chunk: length(4) "IHDR"(4) width(4) height(4) depth(1) colour(1).
+    if (b.size() < 33 || std::memcmp(b.data() + 12, "IHDR", 4) != 0)
+        throw BadImage("PNG without a valid IHDR chunk");
+    ImageInfo info;
+    info.codec = format::Codec::png;
+    info.width = checked_side(be32(b.data() + 16), "width");
+    info.height = checked_side(be32(b.data() + 20), "height");
+    unsigned char colour_type = b[25];
+    info.color_space = (colour_type == 0 || colour_type == 4) ? format::ColorSpace::gray : format::ColorSpace::rgb;
+    return info;
+}
+
+format::ColorSpace from_tjcs(int cs) {
+    switch (cs) {
+        case TJCS_GRAY: return format::ColorSpace::gray;
+        case TJCS_YCbCr: return format::ColorSpace::ycbcr;
+        case TJCS_RGB: return format::ColorSpace::rgb;
+        case TJCS_CMYK: return format::ColorSpace::cmyk;
+        case TJCS_YCCK: return format::ColorSpace::ycck;
+        default: return format::ColorSpace::unknown;
+    }
+}
+
+}  // namespace
+
+ImageInspector::ImageInspector() : tj_(tjInitDecompress()) {
+    if (!tj_) throw std::runtime_error(std::string("imgpack: TurboJPEG init failed: ") + tjGetErrorStr2(nullptr));
+}
+
+ImageInspector::~ImageInspector() { tjDestroy(static_cast<tjhandle>(tj_)); }
+
+ImageInfo ImageInspector::inspect(std::span<const unsigned char> b) {
+    if (b.empty()) throw BadImage("empty file");
+    if (b.size() >= 8 && std::memcmp(b.data(), kPngSignature, 8) == 0) return inspect_png(b);
+    if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8 || b[2] != 0xFF)
+        throw BadImage("not a JPEG or PNG image (no JPEG SOI marker, no PNG signature)");
+    int w = 0, h = 0, subsamp = 0, cs = 0;
+    if (tjDecompressHeader3(static_cast<tjhandle>(tj_), b.data(), static_cast<unsigned long>(b.size()), &w, &h,
+                            &subsamp, &cs) != 0)
+        throw BadImage(std::string("JPEG header does not parse: ") + tjGetErrorStr2(static_cast<tjhandle>(tj_)));
+    ImageInfo info;
+    info.codec = format::Codec::jpeg;
+    info.width = checked_side(uint64_t(w), "width");
+    info.height = checked_side(uint64_t(h), "height");
+    info.color_space = from_tjcs(cs);
+    info.progressive = jpeg_is_progressive(b);
+    return info;
+}
+
+const char* codec_name(format::Codec c) {
+    switch (c) {
+        case format::Codec::jpeg: return "jpeg";
+        case format::Codec::png: return "png";
+        default: return "unknown";
+    }
+}
+
+const char* color_space_name(format::ColorSpace c) {
+    switch (c) {
+        case format::ColorSpace::gray: return "gray";
+        case format::ColorSpace::ycbcr: return "ycbcr";
+        case format::ColorSpace::rgb: return "rgb";
+        case format::ColorSpace::cmyk: return "cmyk";
+        case format::ColorSpace::ycck: return "ycck";
+        default: return "unknown";
+    }
+}
+
+}  // namespace imgpack

@@ -1,0 +1,254 @@
+#include <imgpack/pack_writer.hpp>
+
+#include <xxhash.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace imgpack {
+
+namespace fmt = imgpack::format;
+
+namespace {
+
+// Writes go out in chunks this large: big writes keep the page cache in large folios, which
+// later makes random reads through a fresh mapping cheaper, and amortise syscalls.
+constexpr size_t kWriteChunk = 8u << 20;
+
+// Accumulates the strings section: each string followed by a NUL.
+class StringTable {
+public:
+    fmt::StringRef add(std::string_view s) {
+        if (bytes_.size() + s.size() + 1 > UINT32_MAX)
+            throw std::runtime_error("imgpack: string data exceeds the 4 GiB the format addresses");
+        fmt::StringRef ref{static_cast<uint32_t>(bytes_.size()), static_cast<uint32_t>(s.size())};
+        bytes_.insert(bytes_.end(), s.begin(), s.end());
+        bytes_.push_back(0);
+        return ref;
+    }
+    const std::vector<unsigned char>& bytes() const { return bytes_; }
+
+private:
+    std::vector<unsigned char> bytes_;
+};
+
+void check_contents(const PackContents& c) {
+    for (const SplitDef& sp : c.splits) {
+        for (size_t i = 0; i < sp.records.size(); ++i) {
+            const RecordDef& r = sp.records[i];
+            if (r.name.empty() || r.name.size() > UINT16_MAX)
+                throw std::logic_error("split '" + sp.name + "' record " + std::to_string(i) + ": bad name length");
+            if (i > 0 && !(sp.records[i - 1].name < r.name))
+                throw std::logic_error("split '" + sp.name + "' is not sorted by unique name at '" + r.name + "'");
+            if (r.label != fmt::kUnlabeled && (r.label < 0 || size_t(r.label) >= c.classes.size()))
+                throw std::logic_error("split '" + sp.name + "' record '" + r.name + "': label out of range");
+        }
+        if (sp.records.size() > UINT32_MAX) throw std::logic_error("split '" + sp.name + "' too large");
+    }
+    for (const SubsetDef& sub : c.subsets) {
+        auto sp = std::find_if(c.splits.begin(), c.splits.end(),
+                               [&](const SplitDef& s) { return s.name == sub.split; });
+        if (sp == c.splits.end()) throw std::logic_error("subset '" + sub.name + "': no split '" + sub.split + "'");
+        for (size_t i = 0; i < sub.indices.size(); ++i)
+            if (sub.indices[i] >= sp->records.size() || (i > 0 && sub.indices[i] <= sub.indices[i - 1]))
+                throw std::logic_error("subset '" + sub.name + "': indices not strictly increasing in range");
+    }
+}
+
+}  // namespace
+
+struct PackWriter::BlobHasher {
+    XXH3_state_t* state = XXH3_createState();
+    BlobHasher() { XXH3_64bits_reset(state); }
+    ~BlobHasher() { XXH3_freeState(state); }
+};
+
+PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
+    : destination_(std::move(destination)) {
+    if (!overwrite && std::filesystem::exists(destination_))
+        throw std::runtime_error("imgpack: " + destination_.string() +
+                                 " already exists (use --force to replace it)");
+    std::string templ = destination_.string() + ".tmp-XXXXXX";
+    fd_ = ::mkostemp(templ.data(), O_CLOEXEC);
+    if (fd_ < 0)
+        throw std::runtime_error("imgpack: cannot create a temporary file beside " + destination_.string() +
+                                 ": " + std::strerror(errno));
+    temp_path_ = templ;
+    blob_hash_ = new BlobHasher;
+    buffer_.reserve(kWriteChunk + fmt::kBlobAlign);
+    // The header is written last; until then its page is zeros, and blobs start on the next page.
+    buffer_.assign(fmt::kBlobRegionAlign, 0);
+}
+
+PackWriter::~PackWriter() {
+    delete blob_hash_;
+    if (fd_ >= 0) ::close(fd_);
+    if (!finished_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
+
+void PackWriter::fail_io(const std::string& what) const {
+    throw std::runtime_error("imgpack: " + what + " " + temp_path_.string() + " (for " +
+                             destination_.string() + "): " + std::strerror(errno));
+}
+
+void PackWriter::write_all(const unsigned char* data, size_t size) {
+    while (size > 0) {
+        ssize_t n = ::write(fd_, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail_io("cannot write");
+        }
+        data += n;
+        size -= static_cast<size_t>(n);
+    }
+}
+
+void PackWriter::flush_buffer() {
+    write_all(buffer_.data(), buffer_.size());
+    offset_ += buffer_.size();
+    buffer_.clear();
+}
+
+uint64_t PackWriter::append_blob(std::span<const unsigned char> bytes) {
+    if (bytes.size() > UINT32_MAX) throw std::runtime_error("imgpack: an image of 4 GiB or more cannot be stored");
+    uint64_t at = bytes_written();
+    size_t pad = static_cast<size_t>(fmt::align_up(at, fmt::kBlobAlign) - at);
+    if (buffer_.size() + pad + bytes.size() > kWriteChunk) flush_buffer();
+    const size_t start = buffer_.size();
+    buffer_.insert(buffer_.end(), pad, 0);
+    at += pad;
+    if (bytes.size() >= kWriteChunk) {
+        XXH3_64bits_update(blob_hash_->state, buffer_.data() + start, pad);
+        flush_buffer();
+        XXH3_64bits_update(blob_hash_->state, bytes.data(), bytes.size());
+        write_all(bytes.data(), bytes.size());
+        offset_ += bytes.size();
+    } else {
+        buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+        XXH3_64bits_update(blob_hash_->state, buffer_.data() + start, pad + bytes.size());
+    }
+    return at;
+}
+
+void PackWriter::finish(const PackContents& contents) {
+    check_contents(contents);
+    std::vector<fmt::SectionEntry> directory;
+
+    // The blob section runs from the first page boundary to the end of the last blob, padded
+    // to a blob boundary so the next section stays aligned.
+    {
+        uint64_t end = bytes_written();
+        uint64_t padded = fmt::align_up(end, fmt::kBlobAlign);
+        const size_t start = buffer_.size();
+        buffer_.insert(buffer_.end(), padded - end, 0);
+        XXH3_64bits_update(blob_hash_->state, buffer_.data() + start, padded - end);
+        directory.push_back({uint32_t(fmt::SectionKind::blobs), fmt::kSectionRequired, fmt::kBlobRegionAlign,
+                             padded - fmt::kBlobRegionAlign, XXH3_64bits_digest(blob_hash_->state)});
+    }
+
+    // Metadata sections. Strings are referenced by all the others, so collect them first.
+    StringTable strings;
+    std::vector<unsigned char> class_table(fmt::kClassTableHeaderSize + contents.classes.size() * fmt::kClassEntrySize);
+    fmt::store<uint32_t>(class_table.data(), static_cast<uint32_t>(contents.classes.size()));
+    fmt::store<uint32_t>(class_table.data() + 4, fmt::kClassEntrySize);
+    for (size_t i = 0; i < contents.classes.size(); ++i) {
+        fmt::ClassEntry e{strings.add(contents.classes[i].wnid), strings.add(contents.classes[i].name)};
+        fmt::encode_class_entry(e, class_table.data() + fmt::kClassTableHeaderSize + i * fmt::kClassEntrySize);
+    }
+
+    std::vector<std::vector<unsigned char>> splits;
+    for (const SplitDef& sp : contents.splits) {
+        std::vector<unsigned char> bytes(fmt::kSplitHeaderSize + sp.records.size() * fmt::kRecordSize);
+        fmt::encode_split_header({strings.add(sp.name), static_cast<uint32_t>(sp.records.size()), fmt::kRecordSize},
+                                 bytes.data());
+        for (size_t i = 0; i < sp.records.size(); ++i) {
+            const RecordDef& d = sp.records[i];
+            fmt::StringRef name = strings.add(d.name);
+            fmt::Record r{d.blob_offset, d.xxh3, d.blob_size, name.offset, static_cast<uint16_t>(name.length),
+                          d.width, d.height, static_cast<uint8_t>(d.codec), static_cast<uint8_t>(d.color_space),
+                          d.label, d.flags};
+            fmt::encode_record(r, bytes.data() + fmt::kSplitHeaderSize + i * fmt::kRecordSize);
+        }
+        splits.push_back(std::move(bytes));
+    }
+
+    std::vector<std::vector<unsigned char>> subsets;
+    for (const SubsetDef& sub : contents.subsets) {
+        std::vector<unsigned char> bytes(fmt::kSubsetHeaderSize + sub.indices.size() * 4);
+        fmt::encode_subset_header({strings.add(sub.name), strings.add(sub.split), strings.add(sub.origin),
+                                   static_cast<uint32_t>(sub.indices.size()), 0},
+                                  bytes.data());
+        for (size_t i = 0; i < sub.indices.size(); ++i)
+            fmt::store<uint32_t>(bytes.data() + fmt::kSubsetHeaderSize + 4 * i, sub.indices[i]);
+        subsets.push_back(std::move(bytes));
+    }
+
+    // Lay the sections out after the blobs, each on a cache line.
+    auto place = [&](fmt::SectionKind kind, const std::vector<unsigned char>& bytes) {
+        uint64_t at = bytes_written();
+        uint64_t aligned = fmt::align_up(at, 64);
+        buffer_.insert(buffer_.end(), aligned - at, 0);
+        directory.push_back({uint32_t(kind), fmt::kSectionRequired, aligned, bytes.size(),
+                             XXH3_64bits(bytes.data(), bytes.size())});
+        buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+        if (buffer_.size() >= kWriteChunk) flush_buffer();
+    };
+    place(fmt::SectionKind::strings, strings.bytes());
+    place(fmt::SectionKind::class_table, class_table);
+    for (const auto& s : splits) place(fmt::SectionKind::split, s);
+    for (const auto& s : subsets) place(fmt::SectionKind::subset, s);
+
+    // Directory, then the header at offset 0.
+    uint64_t dir_at = fmt::align_up(bytes_written(), 64);
+    buffer_.insert(buffer_.end(), dir_at - bytes_written(), 0);
+    std::vector<unsigned char> dir(directory.size() * fmt::kSectionEntrySize);
+    for (size_t i = 0; i < directory.size(); ++i)
+        fmt::encode_section(directory[i], dir.data() + i * fmt::kSectionEntrySize);
+    buffer_.insert(buffer_.end(), dir.begin(), dir.end());
+    flush_buffer();
+
+    fmt::FileHeader h{};
+    std::memcpy(h.magic, fmt::kMagic, sizeof fmt::kMagic);
+    h.version_major = fmt::kVersionMajor;
+    h.version_minor = fmt::kVersionMinor;
+    h.flags = 0;
+    h.file_size = offset_;
+    h.directory_offset = dir_at;
+    h.section_count = static_cast<uint32_t>(directory.size());
+    h.section_entry_size = fmt::kSectionEntrySize;
+    h.blob_align = fmt::kBlobAlign;
+    h.directory_xxh3 = XXH3_64bits(dir.data(), dir.size());
+    unsigned char head[fmt::kHeaderSize];
+    fmt::encode_header(h, head);
+    h.header_xxh3 = XXH3_64bits(head, fmt::kHeaderChecksummedBytes);
+    fmt::encode_header(h, head);
+    if (::pwrite(fd_, head, sizeof head, 0) != ssize_t(sizeof head)) fail_io("cannot write the header of");
+
+    // Durable before visible: data and metadata reach the disk, then the name appears.
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (::fchmod(fd_, 0666 & ~mask) != 0) fail_io("cannot set permissions of");
+    if (::fsync(fd_) != 0) fail_io("cannot fsync");
+    if (::close(fd_) != 0) {
+        fd_ = -1;
+        fail_io("cannot close");
+    }
+    fd_ = -1;
+    if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) fail_io("cannot rename");
+    finished_ = true;
+    std::filesystem::path dir_path = destination_.parent_path();
+    if (dir_path.empty()) dir_path = ".";
+    int dfd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);  // make the rename itself durable
+        ::close(dfd);
+    }
+}
+
+}  // namespace imgpack

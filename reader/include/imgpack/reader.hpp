@@ -1,0 +1,560 @@
+// imgpack reader SDK: header-only. Maps a pack read-only, validates every offset, length, count,
+// string reference and subset index once at open, then serves records with no copies.
+//
+//   imgpack::Pack pack = imgpack::Pack::open("imagenet.imgpack");
+//   const imgpack::Split& train = pack.split("train");
+//   imgpack::Record r = train[42];          // O(1): r.data, r.label, r.wnid, r.name, r.width ...
+//   for (imgpack::Record r : pack.subset("1pct")) { ... }   // a view into train, no copies
+//
+// Needs the C++20 standard library, POSIX (mmap) and xxHash's header. All reads are const and
+// touch no shared mutable state, so one Pack may be used from many threads at once.
+#pragma once
+
+#include <imgpack/format.hpp>
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imgpack {
+
+// Every failure to open or read a pack: the message names the file and what is wrong.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ClassInfo {
+    std::string_view wnid;
+    std::string_view name;  // may be empty
+};
+
+// One record of a split. Views into the mapping: valid while any Pack of that file lives.
+struct Record {
+    uint32_t index = 0;               // position in its split (sorted by name)
+    std::string_view name;            // file name, e.g. "n01440764_10026.JPEG"
+    std::span<const unsigned char> data;  // the stored image bytes
+    int32_t label = format::kUnlabeled;
+    std::string_view wnid;            // empty when unlabeled
+    uint16_t width = 0, height = 0;
+    format::Codec codec = format::Codec::unknown;
+    format::ColorSpace color_space = format::ColorSpace::unknown;
+    uint32_t flags = 0;
+    uint64_t xxh3 = 0;                // checksum of data, as stored
+
+    bool labeled() const { return label != format::kUnlabeled; }
+    bool repaired() const { return (flags & format::kRecordRepaired) != 0; }
+    bool verify() const { return XXH3_64bits(data.data(), data.size()) == xxh3; }
+};
+
+namespace detail {
+
+struct State;
+
+// Index-based iterator over anything with size() and operator[] returning Record.
+template <class Container>
+class RecordIterator {
+public:
+    using iterator_category = std::input_iterator_tag;
+    using iterator_concept = std::random_access_iterator_tag;
+    using value_type = Record;
+    using difference_type = std::ptrdiff_t;
+    using reference = Record;
+
+    RecordIterator() = default;
+    RecordIterator(const Container* c, size_t i) : c_(c), i_(i) {}
+    Record operator*() const { return (*c_)[i_]; }
+    Record operator[](difference_type n) const { return (*c_)[i_ + n]; }
+    RecordIterator& operator++() { ++i_; return *this; }
+    RecordIterator operator++(int) { auto t = *this; ++i_; return t; }
+    RecordIterator& operator--() { --i_; return *this; }
+    RecordIterator operator--(int) { auto t = *this; --i_; return t; }
+    RecordIterator& operator+=(difference_type n) { i_ += n; return *this; }
+    RecordIterator& operator-=(difference_type n) { i_ -= n; return *this; }
+    friend RecordIterator operator+(RecordIterator a, difference_type n) { return a += n; }
+    friend RecordIterator operator+(difference_type n, RecordIterator a) { return a += n; }
+    friend RecordIterator operator-(RecordIterator a, difference_type n) { return a -= n; }
+    friend difference_type operator-(const RecordIterator& a, const RecordIterator& b) {
+        return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+    }
+    friend bool operator==(const RecordIterator& a, const RecordIterator& b) { return a.i_ == b.i_; }
+    friend auto operator<=>(const RecordIterator& a, const RecordIterator& b) { return a.i_ <=> b.i_; }
+
+private:
+    const Container* c_ = nullptr;
+    size_t i_ = 0;
+};
+
+}  // namespace detail
+
+// A split: a fixed-width record array sorted by file name.
+class Split {
+public:
+    std::string_view name() const { return name_; }
+    size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    uint64_t blob_bytes() const { return blob_bytes_; }  // sum of the records' data sizes
+
+    // Record i, no bounds check (i < size()).
+    Record operator[](size_t i) const;
+    // Record i; throws Error when i >= size().
+    Record at(size_t i) const {
+        if (i >= count_)
+            throw Error("imgpack: split '" + std::string(name_) + "' has " + std::to_string(count_) +
+                        " records, no record " + std::to_string(i));
+        return (*this)[i];
+    }
+    // The file name of record i, without decoding the rest of it.
+    std::string_view name_at(size_t i) const;
+    // Binary search by file name: the record's index, or nullopt.
+    std::optional<size_t> find(std::string_view file_name) const;
+
+    using iterator = detail::RecordIterator<Split>;
+    iterator begin() const { return {this, 0}; }
+    iterator end() const { return {this, count_}; }
+
+private:
+    friend struct detail::State;
+    const detail::State* state_ = nullptr;
+    std::string_view name_;
+    const unsigned char* records_ = nullptr;
+    size_t count_ = 0;
+    size_t stride_ = format::kRecordSize;
+    uint64_t blob_bytes_ = 0;
+};
+
+// A named subset: sorted record indices into one split. A view, never a copy.
+class Subset {
+public:
+    std::string_view name() const { return name_; }
+    std::string_view origin() const { return origin_; }  // how it was made; may be empty
+    const Split& split() const { return *split_; }
+    size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    // The split index of the subset's i-th record (i < size()).
+    uint32_t index(size_t i) const { return format::load<uint32_t>(indices_ + 4 * i); }
+    Record operator[](size_t i) const { return (*split_)[index(i)]; }
+    Record at(size_t i) const {
+        if (i >= count_)
+            throw Error("imgpack: subset '" + std::string(name_) + "' has " + std::to_string(count_) +
+                        " records, no record " + std::to_string(i));
+        return (*this)[i];
+    }
+
+    using iterator = detail::RecordIterator<Subset>;
+    iterator begin() const { return {this, 0}; }
+    iterator end() const { return {this, count_}; }
+
+private:
+    friend struct detail::State;
+    std::string_view name_, origin_;
+    const Split* split_ = nullptr;
+    const unsigned char* indices_ = nullptr;
+    size_t count_ = 0;
+};
+
+// One entry of the section directory, as found in the file.
+struct SectionInfo {
+    uint32_t kind;
+    uint32_t flags;
+    uint64_t offset;
+    uint64_t length;
+    uint64_t xxh3;
+    bool known;  // a kind this reader understands
+};
+
+namespace detail {
+
+// Owns the mapping and everything derived from it at open. Immutable after open.
+struct State {
+    std::string path;
+    const unsigned char* base = nullptr;
+    size_t size = 0;
+    format::FileHeader header{};
+    std::vector<SectionInfo> sections;
+    std::string_view strings;       // whole strings section (each string NUL-terminated)
+    std::vector<ClassInfo> classes;
+    std::vector<Split> splits;
+    std::vector<Subset> subsets;
+    const SectionInfo* blob_section = nullptr;
+
+    State() = default;
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    ~State() {
+        if (base) ::munmap(const_cast<unsigned char*>(base), size);
+    }
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw Error("imgpack: " + path + ": " + what);
+    }
+
+    void map(const std::string& file) {
+        path = file;
+        int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fail(std::string("cannot open: ") + std::strerror(errno));
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            int e = errno;
+            ::close(fd);
+            fail(std::string("cannot stat: ") + std::strerror(e));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            ::close(fd);
+            fail("not a regular file");
+        }
+        if (static_cast<uint64_t>(st.st_size) < format::kHeaderSize) {
+            ::close(fd);
+            fail("file is " + std::to_string(st.st_size) + " bytes, shorter than the " +
+                 std::to_string(format::kHeaderSize) + "-byte header");
+        }
+        size = static_cast<size_t>(st.st_size);
+        void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        int e = errno;
+        ::close(fd);  // the mapping keeps the file alive
+        if (p == MAP_FAILED) fail(std::string("mmap failed: ") + std::strerror(e));
+        base = static_cast<const unsigned char*>(p);
+    }
+
+    // [offset, offset + length) lies inside the file, without overflow.
+    bool in_file(uint64_t offset, uint64_t length) const {
+        return offset <= size && length <= size - offset;
+    }
+
+    std::string_view string(format::StringRef ref, const std::string& what) const {
+        // The string and its terminating NUL lie inside the strings section.
+        if (ref.offset > strings.size() || ref.length >= strings.size() - ref.offset)
+            fail(what + ": string [" + std::to_string(ref.offset) + ", +" + std::to_string(ref.length) +
+                 "] outside the strings section (" + std::to_string(strings.size()) + " bytes)");
+        if (strings[ref.offset + ref.length] != '\0') fail(what + ": string is not NUL-terminated");
+        return strings.substr(ref.offset, ref.length);
+    }
+
+    void check_header() {
+        const format::FileHeader& h = header = format::decode_header(base);
+        if (std::memcmp(h.magic, format::kMagic, sizeof format::kMagic) != 0)
+            fail("not an imgpack file (bad magic)");
+        if (XXH3_64bits(base, format::kHeaderChecksummedBytes) != h.header_xxh3)
+            fail("header checksum mismatch (the header is corrupt)");
+        if (h.version_major != format::kVersionMajor)
+            fail("format version " + std::to_string(h.version_major) + "." +
+                 std::to_string(h.version_minor) + " is not readable by this reader (reads " +
+                 std::to_string(format::kVersionMajor) + ".x)");
+        // v1 defines no required flag, so any required bit is one this reader does not know.
+        if (h.flags & format::kHeaderRequiredFlagsMask)
+            fail("header has required flags this reader does not know: 0x" +
+                 hex(h.flags & format::kHeaderRequiredFlagsMask));
+        if (h.file_size != size)
+            fail("header says the file is " + std::to_string(h.file_size) + " bytes but it is " +
+                 std::to_string(size) + " (truncated or appended to)");
+        if (h.section_entry_size < format::kSectionEntrySize)
+            fail("section entry size " + std::to_string(h.section_entry_size) + " is below " +
+                 std::to_string(format::kSectionEntrySize));
+        if (h.section_count > format::kMaxSections)
+            fail("section count " + std::to_string(h.section_count) + " exceeds " +
+                 std::to_string(format::kMaxSections));
+        uint64_t dir_bytes = uint64_t{h.section_count} * h.section_entry_size;
+        if (h.directory_offset < format::kHeaderSize || !in_file(h.directory_offset, dir_bytes))
+            fail("section directory [" + std::to_string(h.directory_offset) + ", +" +
+                 std::to_string(dir_bytes) + ") lies outside the file");
+        if (XXH3_64bits(base + h.directory_offset, dir_bytes) != h.directory_xxh3)
+            fail("section directory checksum mismatch");
+    }
+
+    static std::string hex(uint64_t v) {
+        static const char* digits = "0123456789abcdef";
+        std::string s(16, '0');
+        for (int i = 15; i >= 0; --i, v >>= 4) s[i] = digits[v & 15];
+        return s;
+    }
+
+    void read_directory() {
+        const format::FileHeader& h = header;
+        struct Range { uint64_t begin, end; std::string what; };
+        std::vector<Range> ranges{{0, format::kHeaderSize, "header"},
+                                  {h.directory_offset,
+                                   h.directory_offset + uint64_t{h.section_count} * h.section_entry_size,
+                                   "section directory"}};
+        sections.reserve(h.section_count);
+        for (uint32_t i = 0; i < h.section_count; ++i) {
+            format::SectionEntry e =
+                format::decode_section(base + h.directory_offset + uint64_t{i} * h.section_entry_size);
+            std::string what = "section " + std::to_string(i) + " (" + format::section_kind_name(e.kind) + ")";
+            bool known = e.kind >= 1 && e.kind <= 5;
+            if (!known && (e.flags & format::kSectionRequired))
+                fail(what + ": kind " + std::to_string(e.kind) +
+                     " is marked required but this reader does not know it");
+            if (e.offset % format::kSectionAlign != 0)
+                fail(what + ": offset " + std::to_string(e.offset) + " is not a multiple of " +
+                     std::to_string(format::kSectionAlign));
+            if (!in_file(e.offset, e.length))
+                fail(what + ": range [" + std::to_string(e.offset) + ", +" + std::to_string(e.length) +
+                     ") lies outside the file (" + std::to_string(size) + " bytes)");
+            ranges.push_back({e.offset, e.offset + e.length, what});
+            sections.push_back({e.kind, e.flags, e.offset, e.length, e.xxh3, known});
+        }
+        std::sort(ranges.begin(), ranges.end(),
+                  [](const Range& a, const Range& b) { return a.begin < b.begin; });
+        for (size_t i = 1; i < ranges.size(); ++i)
+            if (ranges[i].begin < ranges[i - 1].end)
+                fail(ranges[i - 1].what + " and " + ranges[i].what + " overlap");
+        // Metadata is small: check its checksums now. Blobs are checked per record, on demand.
+        for (size_t i = 0; i < sections.size(); ++i) {
+            const SectionInfo& s = sections[i];
+            if (!s.known || s.kind == uint32_t(format::SectionKind::blobs)) continue;
+            if (XXH3_64bits(base + s.offset, s.length) != s.xxh3)
+                fail("section " + std::to_string(i) + " (" + format::section_kind_name(s.kind) +
+                     ") checksum mismatch (the section is corrupt)");
+        }
+    }
+
+    const SectionInfo* the_one(format::SectionKind kind) const {
+        const SectionInfo* found = nullptr;
+        for (const SectionInfo& s : sections)
+            if (s.kind == uint32_t(kind)) {
+                if (found) fail(std::string("more than one ") + format::section_kind_name(s.kind) + " section");
+                found = &s;
+            }
+        return found;
+    }
+
+    void read_strings() {
+        const SectionInfo* s = the_one(format::SectionKind::strings);
+        if (s) strings = std::string_view(reinterpret_cast<const char*>(base + s->offset), s->length);
+    }
+
+    void read_classes() {
+        const SectionInfo* s = the_one(format::SectionKind::class_table);
+        if (!s) return;
+        const unsigned char* p = base + s->offset;
+        if (s->length < format::kClassTableHeaderSize) fail("class table shorter than its header");
+        uint32_t count = format::load<uint32_t>(p), entry = format::load<uint32_t>(p + 4);
+        if (entry < format::kClassEntrySize) fail("class table entry size " + std::to_string(entry) + " too small");
+        if (uint64_t{count} * entry > s->length - format::kClassTableHeaderSize)
+            fail("class table of " + std::to_string(count) + " entries overruns its section");
+        if (count > uint32_t(INT32_MAX)) fail("class table too large");
+        classes.reserve(count);
+        for (uint32_t i = 0; i < count; ++i) {
+            format::ClassEntry c = format::decode_class_entry(p + format::kClassTableHeaderSize + uint64_t{i} * entry);
+            std::string what = "class " + std::to_string(i);
+            classes.push_back({string(c.wnid, what + " WNID"), string(c.name, what + " name")});
+        }
+    }
+
+    void read_splits() {
+        blob_section = the_one(format::SectionKind::blobs);
+        for (const SectionInfo& s : sections) {
+            if (s.kind != uint32_t(format::SectionKind::split)) continue;
+            if (s.length < format::kSplitHeaderSize) fail("a split section is shorter than its header");
+            const unsigned char* p = base + s.offset;
+            format::SplitHeader h = format::decode_split_header(p);
+            Split sp;
+            sp.state_ = this;
+            sp.name_ = string(h.name, "split name");
+            std::string what = "split '" + std::string(sp.name_) + "'";
+            for (const Split& other : splits)
+                if (other.name_ == sp.name_) fail("two splits are named '" + std::string(sp.name_) + "'");
+            if (h.record_size < format::kRecordSize)
+                fail(what + ": record size " + std::to_string(h.record_size) + " is below " +
+                     std::to_string(format::kRecordSize));
+            if (uint64_t{h.record_count} * h.record_size > s.length - format::kSplitHeaderSize)
+                fail(what + ": " + std::to_string(h.record_count) + " records of " +
+                     std::to_string(h.record_size) + " bytes overrun the section");
+            sp.records_ = p + format::kSplitHeaderSize;
+            sp.count_ = h.record_count;
+            sp.stride_ = h.record_size;
+            if (sp.count_ > 0 && !blob_section) fail(what + " has records but the file has no blob section");
+            check_records(sp, what);
+            splits.push_back(sp);
+        }
+    }
+
+    void check_records(Split& sp, const std::string& what) const {
+        std::string_view previous;
+        uint64_t total = 0;
+        for (size_t i = 0; i < sp.count_; ++i) {
+            format::Record r = format::decode_record(sp.records_ + i * sp.stride_);
+            auto where = [&] { return what + " record " + std::to_string(i); };
+            if (r.blob_offset < blob_section->offset ||
+                r.blob_offset - blob_section->offset > blob_section->length ||
+                r.blob_size > blob_section->length - (r.blob_offset - blob_section->offset))
+                fail(where() + ": data [" + std::to_string(r.blob_offset) + ", +" + std::to_string(r.blob_size) +
+                     ") lies outside the blob section [" + std::to_string(blob_section->offset) + ", +" +
+                     std::to_string(blob_section->length) + ")");
+            std::string_view name = string({r.name_offset, r.name_length}, where() + " name");
+            if (name.empty()) fail(where() + ": empty file name");
+            if (i > 0 && !(previous < name))
+                fail(where() + ": file name '" + std::string(name) + "' is not after '" + std::string(previous) +
+                     "' (records must be sorted by name, without duplicates)");
+            if (r.label != format::kUnlabeled && (r.label < 0 || size_t(r.label) >= classes.size()))
+                fail(where() + " ('" + std::string(name) + "'): label " + std::to_string(r.label) +
+                     " is not a class (the class table has " + std::to_string(classes.size()) + ")");
+            previous = name;
+            total += r.blob_size;
+        }
+        sp.blob_bytes_ = total;
+    }
+
+    void read_subsets() {
+        for (const SectionInfo& s : sections) {
+            if (s.kind != uint32_t(format::SectionKind::subset)) continue;
+            if (s.length < format::kSubsetHeaderSize) fail("a subset section is shorter than its header");
+            const unsigned char* p = base + s.offset;
+            format::SubsetHeader h = format::decode_subset_header(p);
+            Subset sub;
+            sub.name_ = string(h.name, "subset name");
+            std::string what = "subset '" + std::string(sub.name_) + "'";
+            for (const Subset& other : subsets)
+                if (other.name_ == sub.name_) fail("two subsets are named '" + std::string(sub.name_) + "'");
+            sub.origin_ = string(h.origin, what + " origin");
+            std::string_view split_name = string(h.split_name, what + " split name");
+            for (const Split& sp : splits)
+                if (sp.name_ == split_name) sub.split_ = &sp;
+            if (!sub.split_) fail(what + " refers to split '" + std::string(split_name) + "', which is not in the file");
+            if (uint64_t{h.count} * 4 > s.length - format::kSubsetHeaderSize)
+                fail(what + ": " + std::to_string(h.count) + " indices overrun the section");
+            sub.indices_ = p + format::kSubsetHeaderSize;
+            sub.count_ = h.count;
+            for (size_t i = 0; i < sub.count_; ++i) {
+                uint32_t idx = sub.index(i);
+                if (idx >= sub.split_->size())
+                    fail(what + " entry " + std::to_string(i) + ": index " + std::to_string(idx) +
+                         " is outside split '" + std::string(split_name) + "' (" +
+                         std::to_string(sub.split_->size()) + " records)");
+                if (i > 0 && idx <= sub.index(i - 1))
+                    fail(what + " entry " + std::to_string(i) + ": indices are not strictly increasing");
+            }
+            subsets.push_back(sub);
+        }
+    }
+
+    void open(const std::string& file) {
+        map(file);
+        check_header();
+        read_directory();
+        read_strings();
+        read_classes();
+        // Split pointers must stay put once subsets refer to them.
+        splits.reserve(sections.size());
+        read_splits();
+        read_subsets();
+    }
+};
+
+}  // namespace detail
+
+inline Record Split::operator[](size_t i) const {
+    format::Record r = format::decode_record(records_ + i * stride_);
+    Record out;
+    out.index = static_cast<uint32_t>(i);
+    out.name = state_->strings.substr(r.name_offset, r.name_length);
+    out.data = {state_->base + r.blob_offset, r.blob_size};
+    out.label = r.label;
+    if (r.label != format::kUnlabeled) out.wnid = state_->classes[size_t(r.label)].wnid;
+    out.width = r.width;
+    out.height = r.height;
+    out.codec = static_cast<format::Codec>(r.codec);
+    out.color_space = static_cast<format::ColorSpace>(r.color_space);
+    out.flags = r.flags;
+    out.xxh3 = r.xxh3;
+    return out;
+}
+
+inline std::string_view Split::name_at(size_t i) const {
+    const unsigned char* p = records_ + i * stride_;
+    return state_->strings.substr(format::load<uint32_t>(p + 20), format::load<uint16_t>(p + 24));
+}
+
+inline std::optional<size_t> Split::find(std::string_view file_name) const {
+    size_t lo = 0, hi = count_;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (name_at(mid) < file_name) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < count_ && name_at(lo) == file_name) return lo;
+    return std::nullopt;
+}
+
+// An open pack. Cheap to copy (copies share one mapping); the mapping lives while any copy does.
+class Pack {
+public:
+    // Maps and validates the file; throws Error naming the file and the first problem found.
+    static Pack open(const std::string& path) {
+        auto state = std::make_shared<detail::State>();
+        state->open(path);
+        Pack p;
+        p.state_ = std::move(state);
+        return p;
+    }
+
+    const std::string& path() const { return state_->path; }
+    uint64_t file_size() const { return state_->size; }
+    uint16_t version_major() const { return state_->header.version_major; }
+    uint16_t version_minor() const { return state_->header.version_minor; }
+    uint32_t blob_align() const { return state_->header.blob_align; }
+
+    size_t class_count() const { return state_->classes.size(); }
+    const std::vector<ClassInfo>& classes() const { return state_->classes; }
+    // The class index of a WNID, or nullopt.
+    std::optional<int32_t> find_class(std::string_view wnid) const {
+        for (size_t i = 0; i < state_->classes.size(); ++i)
+            if (state_->classes[i].wnid == wnid) return static_cast<int32_t>(i);
+        return std::nullopt;
+    }
+
+    const std::vector<Split>& splits() const { return state_->splits; }
+    const Split* find_split(std::string_view name) const {
+        for (const Split& s : state_->splits)
+            if (s.name() == name) return &s;
+        return nullptr;
+    }
+    const Split& split(std::string_view name) const {
+        if (const Split* s = find_split(name)) return *s;
+        state_->fail("no split named '" + std::string(name) + "'");
+    }
+
+    const std::vector<Subset>& subsets() const { return state_->subsets; }
+    const Subset* find_subset(std::string_view name) const {
+        for (const Subset& s : state_->subsets)
+            if (s.name() == name) return &s;
+        return nullptr;
+    }
+    const Subset& subset(std::string_view name) const {
+        if (const Subset* s = find_subset(name)) return *s;
+        state_->fail("no subset named '" + std::string(name) + "'");
+    }
+
+    // The section directory as found in the file (unknown optional kinds included).
+    const std::vector<SectionInfo>& sections() const { return state_->sections; }
+
+    // Checks the XXH3-64 of a whole section against the directory (open() already did this for
+    // every metadata section; this is how the blob section's own checksum is checked).
+    bool verify_section(const SectionInfo& s) const {
+        return XXH3_64bits(state_->base + s.offset, s.length) == s.xxh3;
+    }
+
+private:
+    std::shared_ptr<const detail::State> state_;
+};
+
+}  // namespace imgpack

@@ -1,0 +1,22 @@
+# Installs imgpack into a scratch prefix, builds tests/consumer against it with find_package,
+# and runs it on a pack made by the CLI. Fails on any step's failure or a bad checksum.
+set(work ${BINARY_DIR}/consumer-test)
+file(REMOVE_RECURSE ${work})
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+run(${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${work}/prefix)
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${work}/build -DCMAKE_PREFIX_PATH=${work}/prefix)
+run(${CMAKE_COMMAND} --build ${work}/build)
+run(${CLI} synth ${work}/data --classes 3 --per-class 4 --val 5 --test 2 --seed 11)
+run(${CLI} convert --train ${work}/data/ILSVRC2012_img_train.tar --val ${work}/data/ILSVRC2012_img_val.tar
+    --val-labels ${work}/data/imagenet2012_validation_labels.txt -o ${work}/p.imgpack -q)
+run(${work}/build/read_pack ${work}/p.imgpack)
+message("${out}")
+if(NOT out MATCHES "train: 12 records" OR NOT out MATCHES "validation: 5 records" OR out MATCHES "BAD")
+  message(FATAL_ERROR "unexpected consumer output:\n${out}")
+endif()

@@ -1,0 +1,3 @@
+// Compiled with -Wall -Wextra -Wpedantic -Werror: the reader SDK must stay warning-free for the
+// projects that include it.
+#include <imgpack/reader.hpp>
