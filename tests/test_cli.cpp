@@ -1,1 +1,156 @@
+// The CLI as a user runs it: output formats, exit codes, and messages.
 #include <doctest/doctest.h>
+
+#include "synth_fixture.hpp"
+
+#include <imgpack/reader.hpp>
+
+#include <sstream>
+
+using test::cli;
+using test::quote;
+
+namespace {
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("cli: info prints splits, subsets and classes, as text and as one JSON object") {
+    const auto& d = test::synth_imagenet();
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+    auto r = cli("info --json " + quote(d.pack.string()));
+    REQUIRE(r.status == 0);
+    CHECK(lines(r.out).size() == 1);
+    const imgpack::Split& train = pack.split("train");
+    CHECK(contains(r.out, "\"version\":\"1.0\""));
+    CHECK(contains(r.out, "\"classes\":6"));
+    CHECK(contains(r.out, "{\"name\":\"train\",\"records\":" + std::to_string(train.size()) +
+                              ",\"bytes\":" + std::to_string(train.blob_bytes()) + "}"));
+    CHECK(contains(r.out, "{\"name\":\"1pct\",\"split\":\"train\",\"records\":" +
+                              std::to_string(pack.subset("1pct").size()) + ",\"origin\":\"list:1percent.txt\"}"));
+    CHECK(contains(r.out, "\"file_size\":" + std::to_string(test::fs::file_size(d.pack))));
+    auto t = cli("info " + quote(d.pack.string()));
+    REQUIRE(t.status == 0);
+    CHECK(contains(t.out, "classes: 6"));
+    CHECK(contains(t.out, "validation"));
+}
+
+TEST_CASE("cli: ls prints one JSON object per record; with --subset, index is the split index") {
+    const auto& d = test::synth_imagenet();
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+    auto r = cli("ls " + quote(d.pack.string()) + " --split train --json");
+    REQUIRE(r.status == 0);
+    auto ls = lines(r.out);
+    const imgpack::Split& train = pack.split("train");
+    REQUIRE(ls.size() == train.size());
+    imgpack::Record first = train[0];
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(first.xxh3));
+    CHECK(ls[0] == "{\"index\":0,\"name\":\"" + std::string(first.name) + "\",\"label\":" + std::to_string(first.label) +
+                       ",\"wnid\":\"" + std::string(first.wnid) + "\",\"size\":" + std::to_string(first.data.size()) +
+                       ",\"width\":" + std::to_string(first.width) + ",\"height\":" + std::to_string(first.height) +
+                       ",\"xxh3\":\"" + hex + "\"}");
+
+    const imgpack::Subset& sub = pack.subset("10pct");
+    auto s = cli("ls " + quote(d.pack.string()) + " --split train --subset 10pct --json");
+    REQUIRE(s.status == 0);
+    auto sl = lines(s.out);
+    REQUIRE(sl.size() == sub.size());
+    for (size_t i = 0; i < sub.size(); ++i)
+        CHECK(sl[i].rfind("{\"index\":" + std::to_string(sub.index(i)) + ",\"name\":\"" + std::string(sub[i].name) + "\"", 0) == 0);
+
+    auto u = cli("ls " + quote(d.pack.string()) + " --split test --json");
+    REQUIRE(u.status == 0);
+    CHECK(contains(lines(u.out)[0], "\"label\":-1,\"wnid\":null"));
+
+    auto wrong = cli("ls " + quote(d.pack.string()) + " --split validation --subset 1pct");
+    CHECK(wrong.status == 1);
+    CHECK(contains(wrong.err, "subset of split 'train'"));
+    auto missing = cli("ls " + quote(d.pack.string()) + " --split nope");
+    CHECK(missing.status == 1);
+    CHECK(contains(missing.err, "no split named 'nope'"));
+}
+
+TEST_CASE("cli: cat writes the stored bytes, by name or index") {
+    const auto& d = test::synth_imagenet();
+    auto names = test::SynthImageNet::sorted_names(d.val_dir);
+    auto by_name = cli("cat " + quote(d.pack.string()) + " --split validation --name " + names[3]);
+    REQUIRE(by_name.status == 0);
+    auto file = test::read_file(d.val_dir / names[3]);
+    CHECK(by_name.out == std::string(file.begin(), file.end()));
+    auto by_index = cli("cat " + quote(d.pack.string()) + " --split validation --index 3");
+    CHECK(by_index.out == by_name.out);
+    auto out_of_range = cli("cat " + quote(d.pack.string()) + " --split validation --index 100000");
+    CHECK(out_of_range.status == 1);
+    CHECK(contains(out_of_range.err, "no record 100000"));
+    auto no_such = cli("cat " + quote(d.pack.string()) + " --split validation --name nope.JPEG");
+    CHECK(no_such.status == 1);
+    CHECK(contains(no_such.err, "no file named 'nope.JPEG'"));
+}
+
+TEST_CASE("cli: verify passes a good pack and names every corrupt record of a bad one") {
+    const auto& d = test::synth_imagenet();
+    auto ok = cli("verify " + quote(d.pack.string()));
+    CHECK(ok.status == 0);
+    CHECK(contains(ok.out, "OK"));
+
+    test::TempDir dir;
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+    const imgpack::Split& val = pack.split("validation");
+    auto bytes = test::read_file(d.pack);
+    for (size_t i : {2, 9}) bytes[val[i].offset + val[i].data.size() / 2] ^= 0x20;
+    test::write_file(dir / "bad.imgpack", bytes);
+    auto bad = cli("verify -j 2 " + quote((dir / "bad.imgpack").string()));
+    CHECK(bad.status == 1);
+    CHECK(contains(bad.err, "split 'validation' record 2 (" + std::string(val[2].name) + "): checksum mismatch"));
+    CHECK(contains(bad.err, "split 'validation' record 9 (" + std::string(val[9].name) + ")"));
+    CHECK(contains(bad.err, "2 of"));
+}
+
+TEST_CASE("cli: errors exit non-zero with a message naming the file") {
+    test::TempDir dir;
+    test::write_text(dir / "not-a-pack", std::string(100, 'z'));
+    auto r = cli("info " + quote((dir / "not-a-pack").string()));
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, (dir / "not-a-pack").string()));
+    CHECK(contains(r.err, "not an imgpack file"));
+    auto none = cli("convert -o " + quote((dir / "x.imgpack").string()));
+    CHECK(none.status == 1);
+    CHECK(contains(none.err, "nothing to convert"));
+    CHECK_FALSE(test::fs::exists(dir / "x.imgpack"));
+    auto usage = cli("convert --no-such-flag");
+    CHECK(usage.status == 2);
+    auto subset = cli("convert --val x.tar --subset oops -o " + quote((dir / "y.imgpack").string()));
+    CHECK(subset.status == 1);
+    CHECK(contains(subset.err, "NAME=FILE"));
+}
+
+TEST_CASE("cli: synth then convert, as the README shows") {
+    test::TempDir dir;
+    auto s = cli("synth " + quote((dir / "in").string()) + " --classes 3 --per-class 5 --val 4 --test 2 --seed 9");
+    REQUIRE(s.status == 0);
+    std::string in = (dir / "in").string() + "/";
+    auto c = cli("convert --train " + quote(in + "ILSVRC2012_img_train.tar") + " --val " + quote(in + "ILSVRC2012_img_val.tar") +
+                 " --val-labels " + quote(in + "imagenet2012_validation_labels.txt") + " --test " +
+                 quote(in + "ILSVRC2012_img_test.tar") + " --subset 1pct=" + quote(in + "1percent.txt") + " -j 2 -o " +
+                 quote((dir / "p.imgpack").string()));
+    REQUIRE(c.status == 0);
+    CHECK(contains(c.out, "15 records"));
+    CHECK(contains(c.out, "classes: 3"));
+    CHECK(contains(c.out, "stored as they are"));
+    auto again = cli("convert --val " + quote(in + "ILSVRC2012_img_val.tar") + " -o " + quote((dir / "p.imgpack").string()));
+    CHECK(again.status == 1);
+    CHECK(contains(again.err, "already exists"));
+    auto quiet = cli("convert -q -f --val " + quote(in + "ILSVRC2012_img_val.tar") + " -o " + quote((dir / "p.imgpack").string()));
+    CHECK(quiet.status == 0);
+    CHECK(quiet.out.empty());
+    CHECK(quiet.err.empty());
+}

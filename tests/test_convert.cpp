@@ -1,1 +1,264 @@
+// End to end: a synthetic ImageNet is converted, and every record of every split is checked
+// against an independent extraction of the source archives.
 #include <doctest/doctest.h>
+
+#include "synth_fixture.hpp"
+
+#include <imgpack/reader.hpp>
+
+#include <turbojpeg.h>
+
+namespace fmt = imgpack::format;
+using test::fs::path;
+
+namespace {
+
+std::vector<unsigned char> span_bytes(std::span<const unsigned char> s) { return {s.begin(), s.end()}; }
+
+// Width and height as TurboJPEG reports them, or from the PNG header.
+std::pair<int, int> image_size(const std::vector<unsigned char>& b) {
+    if (b.size() > 24 && b[0] == 0x89 && b[1] == 'P')
+        return {b[16] << 24 | b[17] << 16 | b[18] << 8 | b[19], b[20] << 24 | b[21] << 16 | b[22] << 8 | b[23]};
+    tjhandle tj = tjInitDecompress();
+    int w = 0, h = 0, ss = 0, cs = 0;
+    int rc = tjDecompressHeader3(tj, b.data(), b.size(), &w, &h, &ss, &cs);
+    tjDestroy(tj);
+    REQUIRE(rc == 0);
+    return {w, h};
+}
+
+std::string convert_error(const imgpack::ConvertOptions& o) {
+    try {
+        imgpack::convert(o);
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("convert: train records are the archive's bytes, labelled by sorted WNID") {
+    const auto& d = test::synth_imagenet();
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+
+    // Classes: the sorted WNIDs of the per-class tars, whatever their order in the archive.
+    std::vector<std::string> wnids;
+    for (const auto& [w, files] : d.train_files) wnids.push_back(w);
+    REQUIRE(pack.class_count() == wnids.size());
+    for (size_t i = 0; i < wnids.size(); ++i) CHECK(pack.classes()[i].wnid == wnids[i]);
+    CHECK(wnids == d.s.wnids);
+
+    const imgpack::Split& train = pack.split("train");
+    size_t expected = 0;
+    for (const auto& [w, files] : d.train_files) expected += files.size();
+    REQUIRE(train.size() == expected);
+    size_t seen = 0;
+    for (imgpack::Record r : train) {
+        std::string wnid(r.wnid);
+        REQUIRE(d.train_files.count(wnid) == 1);
+        CHECK_MESSAGE(d.train_files.at(wnid).count(std::string(r.name)) == 1, r.name, " is not in ", wnid, ".tar");
+        auto file = test::read_file(d.train_dir / wnid / std::string(r.name));
+        CHECK(span_bytes(r.data) == file);
+        CHECK(r.label == std::lower_bound(wnids.begin(), wnids.end(), wnid) - wnids.begin());
+        auto [w, h] = image_size(file);
+        CHECK(r.width == w);
+        CHECK(r.height == h);
+        CHECK(r.verify());
+        if (r.name == d.s.png_name) CHECK(r.codec == fmt::Codec::png);
+        else CHECK(r.codec == fmt::Codec::jpeg);
+        bool cmyk = r.color_space == fmt::ColorSpace::cmyk || r.color_space == fmt::ColorSpace::ycck;
+        CHECK(cmyk == (r.name == d.s.cmyk_name));
+        ++seen;
+    }
+    CHECK(seen == expected);
+}
+
+TEST_CASE("convert: validation labels follow the labels file in sorted file-name order; test is unlabeled") {
+    const auto& d = test::synth_imagenet();
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+    std::vector<std::string> labels = imgpack::read_lines(d.s.val_labels);
+    std::vector<std::string> names = test::SynthImageNet::sorted_names(d.val_dir);
+    const imgpack::Split& val = pack.split("validation");
+    REQUIRE(val.size() == names.size());
+    REQUIRE(labels.size() == names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+        imgpack::Record r = val[i];
+        CHECK(r.name == names[i]);
+        CHECK(r.wnid == labels[i]);
+        CHECK(span_bytes(r.data) == test::read_file(d.val_dir / names[i]));
+    }
+    std::vector<std::string> test_names = test::SynthImageNet::sorted_names(d.test_dir);
+    const imgpack::Split& tst = pack.split("test");
+    REQUIRE(tst.size() == test_names.size());
+    for (size_t i = 0; i < test_names.size(); ++i) {
+        CHECK(tst[i].name == test_names[i]);
+        CHECK(tst[i].label == fmt::kUnlabeled);
+        CHECK(span_bytes(tst[i].data) == test::read_file(d.test_dir / test_names[i]));
+    }
+}
+
+TEST_CASE("convert: subset views hold exactly the listed names") {
+    const auto& d = test::synth_imagenet();
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+    for (const auto& [name, list] : {std::pair{"1pct", d.s.subset_1pct}, std::pair{"10pct", d.s.subset_10pct}}) {
+        auto listed = imgpack::read_lines(list);
+        std::set<std::string> want(listed.begin(), listed.end()), got;
+        const imgpack::Subset& sub = pack.subset(name);
+        CHECK(&sub.split() == &pack.split("train"));
+        CHECK(sub.origin() == "list:" + list.filename().string());
+        for (imgpack::Record r : sub) got.emplace(r.name);
+        CHECK(got == want);
+        CHECK(sub.size() == want.size());
+    }
+}
+
+TEST_CASE("convert: the output does not depend on the number of threads") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    auto one = d.options(dir / "one.imgpack"), three = d.options(dir / "three.imgpack");
+    one.jobs = 1;
+    three.jobs = 3;
+    imgpack::convert(one);
+    imgpack::convert(three);
+    CHECK(test::read_file(dir / "one.imgpack") == test::read_file(dir / "three.imgpack"));
+    CHECK(test::read_file(dir / "one.imgpack") == test::read_file(d.pack));
+}
+
+TEST_CASE("convert: the summary names the files that need ImageNet's quirk repair") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    imgpack::ConvertSummary s = imgpack::convert(d.options(dir / "p.imgpack"));
+    REQUIRE(s.needs_repair.size() == 2);
+    std::string all = s.needs_repair[0] + " " + s.needs_repair[1];
+    CHECK(all.find(d.s.png_name) != std::string::npos);
+    CHECK(all.find(d.s.cmyk_name) != std::string::npos);
+    REQUIRE(s.splits.size() == 3);
+    CHECK(s.splits[0].records == d.s.train_images);
+    CHECK(s.splits[1].records == d.s.val_images);
+    CHECK(s.classes == d.s.wnids.size());
+}
+
+TEST_CASE("convert: validation alone takes its classes from the labels file; gzip'd tars are read") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    REQUIRE(test::run("gzip -c " + test::quote(d.s.val_tar.string()) + " > " + test::quote((dir / "val.tar.gz").string()))
+                .status == 0);
+    imgpack::ConvertOptions o;
+    o.val = dir / "val.tar.gz";
+    o.val_labels = d.s.val_labels;
+    o.output = dir / "val.imgpack";
+    imgpack::convert(o);
+    imgpack::Pack pack = imgpack::Pack::open(o.output.string());
+    auto labels = imgpack::read_lines(d.s.val_labels);
+    std::set<std::string> used(labels.begin(), labels.end());
+    CHECK(pack.class_count() == used.size());
+    CHECK(pack.splits().size() == 1);
+    const imgpack::Split& val = pack.split("validation");
+    for (size_t i = 0; i < val.size(); ++i) CHECK(val[i].wnid == labels[i]);
+}
+
+TEST_CASE("convert: bad input is refused with the file and entry named, and nothing is written") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    auto out = dir / "out.imgpack";
+    auto o = d.options(out);
+    auto expect_failure = [&](const imgpack::ConvertOptions& opts, const std::vector<std::string>& parts) {
+        std::string err = convert_error(opts);
+        CHECK_FALSE(err.empty());
+        for (const std::string& p : parts)
+            CHECK_MESSAGE(err.find(p) != std::string::npos, "expected '", p, "' in: ", err);
+        CHECK_FALSE(test::fs::exists(opts.output));
+        for (const auto& e : test::fs::directory_iterator(opts.output.parent_path()))
+            CHECK_MESSAGE(e.path().filename().string().find(".tmp-") == std::string::npos, "left behind: ", e.path());
+    };
+    // Flat tars made with GNU tar from files in a scratch folder.
+    auto make_tar = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& files,
+                        bool append_duplicate = false) {
+        path src = dir / (name + ".d");
+        test::fs::create_directories(src);
+        std::string list;
+        for (const auto& [f, content] : files) {
+            if (content == "@jpeg") test::fs::copy_file(d.val_dir / "ILSVRC2012_val_00000001.JPEG", src / f);
+            else test::write_text(src / f, content);
+            list.append(" ").append(test::quote(f));
+        }
+        path tar = dir / name;
+        REQUIRE(test::run("tar -cf " + test::quote(tar.string()) + " -C " + test::quote(src.string()) + list).status == 0);
+        if (append_duplicate)
+            REQUIRE(test::run("tar -rf " + test::quote(tar.string()) + " -C " + test::quote(src.string()) + " " +
+                              test::quote(files[0].first))
+                        .status == 0);
+        return tar;
+    };
+
+    SUBCASE("validation labels: too few lines, unknown WNID") {
+        auto labels = imgpack::read_lines(d.s.val_labels);
+        std::string text;
+        for (size_t i = 0; i + 1 < labels.size(); ++i) text += labels[i] + "\n";
+        test::write_text(dir / "short.txt", text);
+        auto bad = o;
+        bad.val_labels = dir / "short.txt";
+        expect_failure(bad, {"short.txt", std::to_string(labels.size() - 1) + " labels", std::to_string(labels.size()) + " images"});
+        text += "n99999999\n";
+        test::write_text(dir / "unknown.txt", text);
+        bad.val_labels = dir / "unknown.txt";
+        expect_failure(bad, {"unknown.txt", "line " + std::to_string(labels.size()), "n99999999"});
+    }
+    SUBCASE("a subset list naming a file that is not in train") {
+        test::write_text(dir / "list.txt", "n00000000_1.JPEG\n");
+        auto bad = o;
+        bad.subsets = {{"mine", dir / "list.txt"}};
+        expect_failure(bad, {"subset 'mine'", "list.txt", "n00000000_1.JPEG"});
+    }
+    SUBCASE("a member that is not an image, or empty") {
+        auto bad = o;
+        bad.val_labels.clear();
+        bad.val = make_tar("notes.tar", {{"a.JPEG", "@jpeg"}, {"readme.JPEG", "this is text"}});
+        expect_failure(bad, {"notes.tar", "readme.JPEG", "not a JPEG or PNG"});
+        bad.val = make_tar("empty.tar", {{"a.JPEG", "@jpeg"}, {"zero.JPEG", ""}});
+        expect_failure(bad, {"empty.tar", "zero.JPEG", "empty file"});
+        bad.val = make_tar("broken.tar", {{"cut.JPEG", "\xFF\xD8\xFF\xE0garbage"}});
+        expect_failure(bad, {"broken.tar", "cut.JPEG"});  // TurboJPEG reads 0x0 here; either way rejected
+    }
+    SUBCASE("the same file name twice in a split") {
+        auto bad = o;
+        bad.val_labels.clear();
+        bad.val = make_tar("dup.tar", {{"a.JPEG", "@jpeg"}}, true);
+        expect_failure(bad, {"dup.tar", "a.JPEG", "appears twice"});
+    }
+    SUBCASE("a train archive that is not a tar of tars, or is truncated") {
+        auto bad = o;
+        bad.subsets.clear();
+        bad.train = make_tar("flat.tar", {{"a.JPEG", "@jpeg"}});
+        expect_failure(bad, {"flat.tar", "a.JPEG", "<WNID>.tar"});
+        auto bytes = test::read_file(d.s.train_tar);
+        bytes.resize(bytes.size() / 2 + 100);
+        test::write_file(dir / "cut.tar", bytes);
+        bad.train = dir / "cut.tar";
+        expect_failure(bad, {"cut.tar"});
+        bad.train = dir / "missing.tar";
+        expect_failure(bad, {"missing.tar", "no such file"});
+    }
+    SUBCASE("options that make no sense") {
+        imgpack::ConvertOptions none;
+        none.output = out;
+        expect_failure(none, {"nothing to convert"});
+        auto bad = o;
+        bad.train.clear();
+        expect_failure(bad, {"--subset needs --train"});
+        bad = o;
+        bad.subsets = {{"bad/name", d.s.subset_1pct}};
+        expect_failure(bad, {"bad/name"});
+    }
+    SUBCASE("an existing output is kept unless overwriting is asked for") {
+        test::write_text(out, "precious");
+        std::string err = convert_error(o);
+        CHECK(err.find("already exists") != std::string::npos);
+        CHECK(test::read_file(out) == std::vector<unsigned char>{'p', 'r', 'e', 'c', 'i', 'o', 'u', 's'});
+        auto force = o;
+        force.overwrite = true;
+        imgpack::convert(force);
+        CHECK_NOTHROW(imgpack::Pack::open(out.string()));
+    }
+}

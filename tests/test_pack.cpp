@@ -136,7 +136,8 @@ TEST_CASE("pack: what the writer writes, the reader reads back") {
     // The first blob sits on the first page boundary.
     auto file = test::read_file(dir / "p.imgpack");
     CHECK(test::find_section(file, fmt::SectionKind::blobs).offset == fmt::kBlobRegionAlign);
-    CHECK(copy.split("train")[0].data.data() - copy.split("train")[0].data.data() == 0);
+    CHECK(copy.split("train")[0].offset == fmt::kBlobRegionAlign);
+    for (imgpack::Record r : copy.split("train")) CHECK(r.offset % fmt::kBlobAlign == 0);
 }
 
 TEST_CASE("pack: the destination appears only when complete") {
@@ -222,6 +223,8 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
     }
     SUBCASE("versions and flags") {
         expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 2); }), "format version 2.0 is not readable");
+        // A newer major version is named as such even when its header no longer checksums as v1's.
+        expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 3); }, false), "format version 3.0");
         expect(edit([](auto& f) { fmt::store<uint32_t>(f.data() + 12, 1); }), "required flags");
         // A newer minor version and optional flags are read as v1.
         test::write_file(bad_path, edit([](auto& f) {
@@ -242,7 +245,39 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
         CHECK(p.subsets().empty());
         CHECK(p.split("train").size() == 4);
     }
+    SUBCASE("class table: duplicate or empty WNIDs; no strings section") {
+        auto ct = test::find_section(good, fmt::SectionKind::class_table);
+        // Class 1's WNID reference := class 0's.
+        expect(edit([&](auto& f) { std::copy_n(f.begin() + ct.offset + 8, 8, f.begin() + ct.offset + 24); }),
+               "WNID 'n00000001' twice");
+        // Class 0's WNID reference := class 1's (empty) name reference.
+        expect(edit([&](auto& f) { std::copy_n(f.begin() + ct.offset + 32, 8, f.begin() + ct.offset + 8); }),
+               "empty WNID");
+        size_t entry = 0;
+        test::find_section(good, fmt::SectionKind::strings, 0, &entry);
+        expect(edit([&](auto& f) { fmt::store<uint32_t>(f.data() + entry, 77); fmt::store<uint32_t>(f.data() + entry + 4, 0); }),
+               "no strings section");
+    }
+    SUBCASE("empty sections overlap nothing, wherever the directory lists them") {
+        // A pack with no records has an empty blob section at the same offset as the strings.
+        TempDir empty_dir;
+        {
+            imgpack::PackWriter w(empty_dir / "e.imgpack", false);
+            w.finish({{{"n1", ""}}, {{"test", {}}}, {}});
+        }
+        auto f = test::read_file(empty_dir / "e.imgpack");
+        fmt::FileHeader h = fmt::decode_header(f.data());
+        // Swap directory entries 0 and 1 so the empty blob section comes after the strings.
+        std::swap_ranges(f.begin() + h.directory_offset, f.begin() + h.directory_offset + 32,
+                         f.begin() + h.directory_offset + 32);
+        test::reseal(f);
+        test::write_file(bad_path, f);
+        CHECK(open_error(bad_path).empty());
+        CHECK(imgpack::Pack::open(bad_path.string()).split("test").empty());
+    }
     SUBCASE("sections outside the file, misaligned or overlapping") {
+        expect(edit([&](auto& f) { fmt::store<uint64_t>(f.data() + 24, fmt::decode_header(good.data()).directory_offset + 4); }),
+               "directory offset");
         size_t entry = 0;
         auto s = test::find_section(good, fmt::SectionKind::strings, 0, &entry);
         expect(edit([&](auto& f) { fmt::store<uint64_t>(f.data() + entry + 16, good.size()); }), "outside the file");
@@ -287,8 +322,7 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
     }
     SUBCASE("a flipped bit in a blob opens, and per-record verification names it") {
         imgpack::Pack p = imgpack::Pack::open(good_path.string());
-        size_t at = size_t(p.split("train")[2].data.data() - p.split("train")[0].data.data()) +
-                    test::find_section(good, fmt::SectionKind::blobs).offset + 100;
+        size_t at = p.split("train")[2].offset + 100;
         test::write_file(bad_path, edit([&](auto& f) { f[at] ^= 0x01; }, false));
         imgpack::Pack q = imgpack::Pack::open(bad_path.string());
         CHECK(q.split("train")[0].verify());

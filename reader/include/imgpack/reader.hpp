@@ -33,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace imgpack {
@@ -53,6 +54,7 @@ struct Record {
     uint32_t index = 0;               // position in its split (sorted by name)
     std::string_view name;            // file name, e.g. "n01440764_10026.JPEG"
     std::span<const unsigned char> data;  // the stored image bytes
+    uint64_t offset = 0;              // where data starts in the file (for pread, O_DIRECT, ...)
     int32_t label = format::kUnlabeled;
     std::string_view wnid;            // empty when unlabeled
     uint16_t width = 0, height = 0;
@@ -240,25 +242,34 @@ struct State {
         return offset <= size && length <= size - offset;
     }
 
-    std::string_view string(format::StringRef ref, const std::string& what) const {
-        // The string and its terminating NUL lie inside the strings section.
+    // The string a reference names, after checking that it and its terminating NUL lie inside
+    // the strings section. `what` describes the reference for the error message; it is a
+    // callable so the hot path (one call per record) builds no message.
+    template <class What>
+    std::string_view string(format::StringRef ref, What&& what) const {
         if (ref.offset > strings.size() || ref.length >= strings.size() - ref.offset)
-            fail(what + ": string [" + std::to_string(ref.offset) + ", +" + std::to_string(ref.length) +
+            fail(describe(what) + ": string [" + std::to_string(ref.offset) + ", +" + std::to_string(ref.length) +
                  "] outside the strings section (" + std::to_string(strings.size()) + " bytes)");
-        if (strings[ref.offset + ref.length] != '\0') fail(what + ": string is not NUL-terminated");
+        if (strings[ref.offset + ref.length] != '\0') fail(describe(what) + ": string is not NUL-terminated");
         return strings.substr(ref.offset, ref.length);
+    }
+    template <class What>
+    static std::string describe(What& what) {
+        if constexpr (std::is_invocable_v<What&>) return what();
+        else return std::string(what);
     }
 
     void check_header() {
         const format::FileHeader& h = header = format::decode_header(base);
         if (std::memcmp(h.magic, format::kMagic, sizeof format::kMagic) != 0)
             fail("not an imgpack file (bad magic)");
-        if (XXH3_64bits(base, format::kHeaderChecksummedBytes) != h.header_xxh3)
-            fail("header checksum mismatch (the header is corrupt)");
+        // The version first: a later major version may lay out (and checksum) its header anew.
         if (h.version_major != format::kVersionMajor)
             fail("format version " + std::to_string(h.version_major) + "." +
                  std::to_string(h.version_minor) + " is not readable by this reader (reads " +
                  std::to_string(format::kVersionMajor) + ".x)");
+        if (XXH3_64bits(base, format::kHeaderChecksummedBytes) != h.header_xxh3)
+            fail("header checksum mismatch (the header is corrupt)");
         // v1 defines no required flag, so any required bit is one this reader does not know.
         if (h.flags & format::kHeaderRequiredFlagsMask)
             fail("header has required flags this reader does not know: 0x" +
@@ -273,6 +284,9 @@ struct State {
             fail("section count " + std::to_string(h.section_count) + " exceeds " +
                  std::to_string(format::kMaxSections));
         uint64_t dir_bytes = uint64_t{h.section_count} * h.section_entry_size;
+        if (h.directory_offset % format::kSectionAlign != 0)
+            fail("section directory offset " + std::to_string(h.directory_offset) + " is not a multiple of " +
+                 std::to_string(format::kSectionAlign));
         if (h.directory_offset < format::kHeaderSize || !in_file(h.directory_offset, dir_bytes))
             fail("section directory [" + std::to_string(h.directory_offset) + ", +" +
                  std::to_string(dir_bytes) + ") lies outside the file");
@@ -309,7 +323,7 @@ struct State {
             if (!in_file(e.offset, e.length))
                 fail(what + ": range [" + std::to_string(e.offset) + ", +" + std::to_string(e.length) +
                      ") lies outside the file (" + std::to_string(size) + " bytes)");
-            ranges.push_back({e.offset, e.offset + e.length, what});
+            if (e.length > 0) ranges.push_back({e.offset, e.offset + e.length, what});  // empty: overlaps nothing
             sections.push_back({e.kind, e.flags, e.offset, e.length, e.xxh3, known});
         }
         std::sort(ranges.begin(), ranges.end(),
@@ -339,7 +353,8 @@ struct State {
 
     void read_strings() {
         const SectionInfo* s = the_one(format::SectionKind::strings);
-        if (s) strings = std::string_view(reinterpret_cast<const char*>(base + s->offset), s->length);
+        if (!s) fail("no strings section (every pack has exactly one)");
+        strings = std::string_view(reinterpret_cast<const char*>(base + s->offset), s->length);
     }
 
     void read_classes() {
@@ -357,7 +372,14 @@ struct State {
             format::ClassEntry c = format::decode_class_entry(p + format::kClassTableHeaderSize + uint64_t{i} * entry);
             std::string what = "class " + std::to_string(i);
             classes.push_back({string(c.wnid, what + " WNID"), string(c.name, what + " name")});
+            if (classes.back().wnid.empty()) fail(what + ": empty WNID");
         }
+        // A WNID names one class: lookups by WNID must not depend on which duplicate comes first.
+        std::vector<std::string_view> wnids;
+        for (const ClassInfo& c : classes) wnids.push_back(c.wnid);
+        std::sort(wnids.begin(), wnids.end());
+        auto dup = std::adjacent_find(wnids.begin(), wnids.end());
+        if (dup != wnids.end()) fail("class table lists WNID '" + std::string(*dup) + "' twice");
     }
 
     void read_splits() {
@@ -400,7 +422,7 @@ struct State {
                 fail(where() + ": data [" + std::to_string(r.blob_offset) + ", +" + std::to_string(r.blob_size) +
                      ") lies outside the blob section [" + std::to_string(blob_section->offset) + ", +" +
                      std::to_string(blob_section->length) + ")");
-            std::string_view name = string({r.name_offset, r.name_length}, where() + " name");
+            std::string_view name = string({r.name_offset, r.name_length}, [&] { return where() + " name"; });
             if (name.empty()) fail(where() + ": empty file name");
             if (i > 0 && !(previous < name))
                 fail(where() + ": file name '" + std::string(name) + "' is not after '" + std::string(previous) +
@@ -468,6 +490,7 @@ inline Record Split::operator[](size_t i) const {
     out.index = static_cast<uint32_t>(i);
     out.name = state_->strings.substr(r.name_offset, r.name_length);
     out.data = {state_->base + r.blob_offset, r.blob_size};
+    out.offset = r.blob_offset;
     out.label = r.label;
     if (r.label != format::kUnlabeled) out.wnid = state_->classes[size_t(r.label)].wnid;
     out.width = r.width;
