@@ -30,7 +30,7 @@ TEST_CASE("cli: info prints splits, subsets and classes, as text and as one JSON
     REQUIRE(r.status == 0);
     CHECK(lines(r.out).size() == 1);
     const imgpack::Split& train = pack.split("train");
-    CHECK(contains(r.out, "\"version\":\"1.0\""));
+    CHECK(contains(r.out, "\"version\":\"1.1\""));
     CHECK(contains(r.out, "\"classes\":6"));
     CHECK(contains(r.out, "{\"name\":\"train\",\"records\":" + std::to_string(train.size()) +
                               ",\"bytes\":" + std::to_string(train.blob_bytes()) + "}"));

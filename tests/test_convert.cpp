@@ -214,24 +214,58 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
     SUBCASE("a member that is not an image, or empty") {
         auto bad = o;
         bad.val_labels.clear();
-        bad.val = make_tar("notes.tar", {{"a.JPEG", "@jpeg"}, {"readme.JPEG", "this is text"}});
-        expect_failure(bad, {"notes.tar", "readme.JPEG", "not a JPEG or PNG"});
-        bad.val = make_tar("empty.tar", {{"a.JPEG", "@jpeg"}, {"zero.JPEG", ""}});
-        expect_failure(bad, {"empty.tar", "zero.JPEG", "empty file"});
-        bad.val = make_tar("broken.tar", {{"cut.JPEG", "\xFF\xD8\xFF\xE0garbage"}});
-        expect_failure(bad, {"broken.tar", "cut.JPEG"});  // TurboJPEG reads 0x0 here; either way rejected
+        bad.val = make_tar("notes.tar", {{"ILSVRC2012_val_00000001.JPEG", "@jpeg"}, {"ILSVRC2012_val_00000002.JPEG", "this is text"}});
+        expect_failure(bad, {"notes.tar", "ILSVRC2012_val_00000002.JPEG", "not a JPEG or PNG"});
+        bad.val = make_tar("empty.tar", {{"ILSVRC2012_val_00000001.JPEG", "@jpeg"}, {"ILSVRC2012_val_00000003.JPEG", ""}});
+        expect_failure(bad, {"empty.tar", "ILSVRC2012_val_00000003.JPEG", "empty file"});
+        bad.val = make_tar("broken.tar", {{"ILSVRC2012_val_00000004.JPEG", "\xFF\xD8\xFF\xE0garbage"}});
+        expect_failure(bad, {"broken.tar", "ILSVRC2012_val_00000004.JPEG"});  // TurboJPEG reads 0x0 here; rejected either way
     }
     SUBCASE("the same file name twice in a split") {
         auto bad = o;
         bad.val_labels.clear();
-        bad.val = make_tar("dup.tar", {{"a.JPEG", "@jpeg"}}, true);
-        expect_failure(bad, {"dup.tar", "a.JPEG", "appears twice"});
+        bad.val = make_tar("dup.tar", {{"ILSVRC2012_val_00000001.JPEG", "@jpeg"}}, true);
+        expect_failure(bad, {"dup.tar", "ILSVRC2012_val_00000001.JPEG", "appears twice"});
     }
-    SUBCASE("a train archive that is not a tar of tars, or is truncated") {
+    SUBCASE("names that break the split's naming rule") {
+        auto bad = o;
+        bad.val_labels.clear();
+        bad.val = make_tar("names.tar", {{"photo.JPEG", "@jpeg"}});
+        expect_failure(bad, {"names.tar", "photo.JPEG", "ILSVRC2012_val_<8 digits>.JPEG"});
+        bad.val = make_tar("case.tar", {{"ILSVRC2012_val_00000001.jpeg", "@jpeg"}});
+        expect_failure(bad, {"case.tar", "ILSVRC2012_val_00000001.jpeg"});
+        bad.val = d.s.val_tar;
+        bad.test = d.s.val_tar;  // validation images given as the test split
+        expect_failure(bad, {"ILSVRC2012_test_<8 digits>.JPEG"});
+    }
+    SUBCASE("links, directories and paths with directories are not images") {
+        path src = dir / "tree";
+        test::fs::create_directories(src / "sub");
+        test::fs::copy_file(d.val_dir / "ILSVRC2012_val_00000001.JPEG", src / "sub" / "ILSVRC2012_val_00000001.JPEG");
+        test::fs::create_symlink("/etc/passwd", src / "ILSVRC2012_val_00000002.JPEG");
+        auto bad = o;
+        bad.val_labels.clear();
+        bad.val = dir / "link.tar";
+        REQUIRE(test::run("tar -cf " + test::quote(bad.val.string()) + " -C " + test::quote(src.string()) +
+                          " ILSVRC2012_val_00000002.JPEG").status == 0);
+        expect_failure(bad, {"link.tar", "ILSVRC2012_val_00000002.JPEG", "symbolic link"});
+        bad.val = dir / "dir.tar";
+        REQUIRE(test::run("tar -cf " + test::quote(bad.val.string()) + " -C " + test::quote(src.string()) + " sub").status == 0);
+        expect_failure(bad, {"dir.tar", "sub", "directory"});
+        bad.val = dir / "nested.tar";
+        REQUIRE(test::run("tar -cf " + test::quote(bad.val.string()) + " -C " + test::quote(src.string()) +
+                          " sub/ILSVRC2012_val_00000001.JPEG").status == 0);
+        expect_failure(bad, {"nested.tar", "sub/ILSVRC2012_val_00000001.JPEG", "directory part"});
+        bad.val = dir / "dotdot.tar";  // GNU tar keeps "../" only when asked to
+        REQUIRE(test::run("cd " + test::quote((src / "sub").string()) + " && tar -cf " + test::quote(bad.val.string()) +
+                          " --absolute-names ../sub/ILSVRC2012_val_00000001.JPEG").status == 0);
+        expect_failure(bad, {"dotdot.tar", "../sub/ILSVRC2012_val_00000001.JPEG", "directory part"});
+    }
+    SUBCASE("a train archive that is not a tar of tars, is truncated, or holds a corrupt class tar") {
         auto bad = o;
         bad.subsets.clear();
-        bad.train = make_tar("flat.tar", {{"a.JPEG", "@jpeg"}});
-        expect_failure(bad, {"flat.tar", "a.JPEG", "<WNID>.tar"});
+        bad.train = make_tar("flat.tar", {{"ILSVRC2012_val_00000001.JPEG", "@jpeg"}});
+        expect_failure(bad, {"flat.tar", "ILSVRC2012_val_00000001.JPEG", "<WNID>.tar"});
         auto bytes = test::read_file(d.s.train_tar);
         bytes.resize(bytes.size() / 2 + 100);
         test::write_file(dir / "cut.tar", bytes);
@@ -239,6 +273,22 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
         expect_failure(bad, {"cut.tar"});
         bad.train = dir / "missing.tar";
         expect_failure(bad, {"missing.tar", "no such file"});
+        // A class tar whose second member header is damaged (its checksum field overwritten).
+        path inner_dir = dir / "inner";
+        test::fs::create_directories(inner_dir);
+        const std::string wnid = d.s.wnids[0];
+        auto files = std::vector<std::string>(d.train_files.at(wnid).begin(), d.train_files.at(wnid).end());
+        for (const auto& f : files) test::fs::copy_file(d.train_dir / wnid / f, inner_dir / f);
+        REQUIRE(test::run("tar -cf " + test::quote((dir / (wnid + ".tar")).string()) + " -C " + test::quote(inner_dir.string()) +
+                          " " + files[0] + " " + files[1]).status == 0);
+        auto inner = test::read_file(dir / (wnid + ".tar"));
+        size_t second = 512 + (test::fs::file_size(inner_dir / files[0]) + 511) / 512 * 512;
+        std::fill_n(inner.begin() + second + 148, 8, 'x');
+        test::write_file(dir / (wnid + ".tar"), inner);
+        REQUIRE(test::run("tar -cf " + test::quote((dir / "corrupt-train.tar").string()) + " -C " + test::quote(dir.path().string()) +
+                          " " + wnid + ".tar").status == 0);
+        bad.train = dir / "corrupt-train.tar";
+        expect_failure(bad, {"corrupt-train.tar", wnid + ".tar"});
     }
     SUBCASE("options that make no sense") {
         imgpack::ConvertOptions none;
@@ -262,3 +312,48 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
         CHECK_NOTHROW(imgpack::Pack::open(out.string()));
     }
 }
+
+TEST_CASE("convert: --on-bad-image=skip packs every good image and records what it left out") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    path src = dir / "src";
+    test::fs::create_directories(src);
+    auto names = test::SynthImageNet::sorted_names(d.val_dir);
+    for (size_t i = 0; i < 4; ++i) test::fs::copy_file(d.val_dir / names[i], src / names[i]);
+    test::write_text(src / "ILSVRC2012_val_00099999.JPEG", "not an image");
+    test::write_text(src / "notes.txt", "hello");
+    test::fs::create_symlink(names[0], src / "ILSVRC2012_val_00099998.JPEG");
+    REQUIRE(test::run("tar -cf " + test::quote((dir / "val.tar").string()) + " -C " + test::quote(src.string()) + " " +
+                      names[0] + " ILSVRC2012_val_00099999.JPEG " + names[1] + " notes.txt ILSVRC2012_val_00099998.JPEG " +
+                      names[2] + " " + names[3]).status == 0);
+    REQUIRE(test::run("tar -rf " + test::quote((dir / "val.tar").string()) + " -C " + test::quote(src.string()) + " " + names[1])
+                .status == 0);
+    imgpack::ConvertOptions o;
+    o.val = dir / "val.tar";
+    o.output = dir / "p.imgpack";
+    o.on_bad_image = imgpack::ConvertOptions::OnBadImage::skip;
+    imgpack::ConvertSummary s = imgpack::convert(o);
+    REQUIRE(s.skipped.size() == 4);
+    CHECK(s.skipped[0].find("ILSVRC2012_val_00099999.JPEG: not a JPEG or PNG") != std::string::npos);
+    CHECK(s.skipped[1].find("notes.txt: a validation file name must be") != std::string::npos);
+    CHECK(s.skipped[2].find("ILSVRC2012_val_00099998.JPEG: a symbolic link") != std::string::npos);
+    CHECK(s.skipped[3].find(names[1] + ": the file name appears twice") != std::string::npos);
+
+    imgpack::Pack pack = imgpack::Pack::open(o.output.string());
+    const imgpack::Split& val = pack.split("validation");
+    REQUIRE(val.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+        CHECK(val[i].name == names[i]);
+        CHECK(span_bytes(val[i].data) == test::read_file(d.val_dir / names[i]));  // the first copy of the duplicate
+    }
+    REQUIRE(pack.skipped().size() == 4);
+    CHECK(pack.skipped()[0].split == "validation");
+    CHECK(pack.skipped()[0].entry == (dir / "val.tar").string() + ": ILSVRC2012_val_00099999.JPEG");
+    CHECK(pack.skipped()[0].reason.find("not a JPEG or PNG") != std::string::npos);
+    CHECK(pack.skipped()[3].entry.find(names[1]) != std::string::npos);
+    // The skipped section is optional: a 1.0 reader ignores it and reads the rest.
+    auto bytes = test::read_file(o.output);
+    auto sk = test::find_section(bytes, fmt::SectionKind::skipped);
+    CHECK(sk.length > 0);
+}
+

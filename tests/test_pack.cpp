@@ -77,7 +77,7 @@ TEST_CASE("pack: what the writer writes, the reader reads back") {
     small.write(dir / "p.imgpack");
     imgpack::Pack pack = imgpack::Pack::open((dir / "p.imgpack").string());
     CHECK(pack.version_major() == 1);
-    CHECK(pack.version_minor() == 0);
+    CHECK(pack.version_minor() == 1);
     REQUIRE(pack.class_count() == 2);
     CHECK(pack.classes()[0].wnid == "n00000001");
     CHECK(pack.classes()[0].name == "first class");
@@ -222,9 +222,9 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
         }
     }
     SUBCASE("versions and flags") {
-        expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 2); }), "format version 2.0 is not readable");
+        expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 2); }), "format version 2.1 is not readable");
         // A newer major version is named as such even when its header no longer checksums as v1's.
-        expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 3); }, false), "format version 3.0");
+        expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 3); }, false), "format version 3.");
         expect(edit([](auto& f) { fmt::store<uint32_t>(f.data() + 12, 1); }), "required flags");
         // A newer minor version and optional flags are read as v1.
         test::write_file(bad_path, edit([](auto& f) {
@@ -263,7 +263,7 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
         TempDir empty_dir;
         {
             imgpack::PackWriter w(empty_dir / "e.imgpack", false);
-            w.finish({{{"n1", ""}}, {{"test", {}}}, {}});
+            w.finish({{{"n1", ""}}, {{"test", {}}}, {}, {}});
         }
         auto f = test::read_file(empty_dir / "e.imgpack");
         fmt::FileHeader h = fmt::decode_header(f.data());

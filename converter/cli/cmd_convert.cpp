@@ -5,6 +5,7 @@
 #include <imgpack/convert.hpp>
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <unistd.h>
 
@@ -33,6 +34,11 @@ void print_summary(const ConvertSummary& s, const std::filesystem::path& out) {
     std::printf("  classes: %zu\n", s.classes);
     if (s.seconds > 0)
         std::printf("  throughput: %.0f images/s, %.1f MB/s\n", images / s.seconds, bytes / s.seconds / 1e6);
+    if (!s.skipped.empty()) {
+        std::printf("  %zu entr%s skipped (--on-bad-image=skip), also listed in the pack:\n", s.skipped.size(),
+                    s.skipped.size() == 1 ? "y" : "ies");
+        for (const std::string& k : s.skipped) std::printf("    %s\n", k.c_str());
+    }
     if (!s.needs_repair.empty()) {
         std::printf("  %zu file(s) are ImageNet quirks (CMYK JPEG or not a JPEG), stored as they are:\n",
                     s.needs_repair.size());
@@ -58,6 +64,11 @@ void add_convert(CLI::App& app) {
     cmd->add_option("--subset", a->subsets, "NAME=FILE: a named subset from a SimCLR list of train file names")
         ->take_all();
     cmd->add_option("-o,--output", a->o.output, "The pack to write")->required();
+    cmd->add_option("--on-bad-image", a->o.on_bad_image,
+                    "fail: stop at an entry that cannot be packed (default); skip: leave it out, list it in "
+                    "the summary and in the pack")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, ConvertOptions::OnBadImage>{
+            {"fail", ConvertOptions::OnBadImage::fail}, {"skip", ConvertOptions::OnBadImage::skip}}));
     cmd->add_option("-j,--jobs", a->o.jobs, "Worker threads (default: one per core)");
     cmd->add_flag("-f,--force", a->o.overwrite, "Replace the output if it exists");
     cmd->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");

@@ -2,11 +2,13 @@
 #include "commands.hpp"
 
 #include <imgpack/reader.hpp>
+#include <imgpack/signal_cleanup.hpp>
 
 #include <cstdio>
 #include <exception>
 
 int main(int argc, char** argv) {
+    imgpack::signal_cleanup::install();  // an interrupted convert removes its temporary file
     CLI::App app{"imgpack: ImageNet in one memory-mapped file"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "imgpack 0.1 (format " + std::to_string(imgpack::format::kVersionMajor) + "." +

@@ -28,11 +28,28 @@ ArchivePtr new_reader() {
     return a;
 }
 
-std::string base_name(const char* path) {
-    std::string s = path ? path : "";
-    while (!s.empty() && s.back() == '/') s.pop_back();
-    size_t slash = s.rfind('/');
-    return slash == std::string::npos ? s : s.substr(slash + 1);
+// The member's file name, or why it is not a bare file name.
+struct EntryName {
+    std::string name;
+    std::string problem;
+};
+
+EntryName entry_name(const char* raw) {
+    std::string path = raw ? raw : "";
+    std::string name = path.rfind("./", 0) == 0 ? path.substr(2) : path;
+    if (name.empty() || name == "." || name == "..") return {path, "not a file name"};
+    if (name.find('/') != std::string::npos)
+        return {path, "the member's path has a directory part (ImageNet's archives hold bare file names)"};
+    return {name, ""};
+}
+
+const char* kind_problem(mode_t type) {
+    switch (type) {
+        case AE_IFREG: return nullptr;
+        case AE_IFDIR: return "a directory, not an image file";
+        case AE_IFLNK: return "a symbolic link, not an image file";
+        default: return "a special file (device, FIFO or socket), not an image file";
+    }
 }
 
 // Reads the current entry's data whole.
@@ -53,21 +70,22 @@ std::vector<unsigned char> read_data(archive* a, archive_entry* e, const std::st
     return bytes;
 }
 
-// Walks the entries of an open archive, handing each regular file to `on_file`.
-template <class OnFile>
-void walk(archive* a, const std::string& where, OnFile&& on_file) {
+// Walks the entries of an open archive: regular files with bare names go to `on_file`, every
+// other entry to `on_problem` (the "./" entry of `tar -C dir .` is dropped silently).
+template <class OnFile, class OnProblem>
+void walk(archive* a, const std::string& where, OnFile&& on_file, OnProblem&& on_problem) {
     archive_entry* e = nullptr;
     for (;;) {
         int r = archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF) return;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) fail(where, "cannot read the next entry (truncated or corrupt?)", a);
-        const char* path = archive_entry_pathname(e);
+        const char* raw = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
-        if (type == AE_IFDIR) continue;
-        if (type != AE_IFREG)
-            throw std::runtime_error("imgpack: " + where + ": " + (path ? path : "?") +
-                                     ": not a regular file (links and special files are not images)");
-        on_file(e, base_name(path));
+        if (type == AE_IFDIR && raw && (std::string(raw) == "." || std::string(raw) == "./")) continue;
+        EntryName n = entry_name(raw);
+        if (const char* p = kind_problem(type)) n.problem = p;
+        if (!n.problem.empty()) on_problem(std::move(n));
+        else on_file(e, std::move(n.name));
     }
 }
 
@@ -98,10 +116,13 @@ void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink
     ArchivePtr a = new_reader();
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
         fail(where, "cannot open as a tar archive", a.get());
-    walk(a.get(), where, [&](archive_entry* e, std::string name) {
-        std::string at = where + ": " + name;
-        sink(Member{where, "", std::move(name), read_data(a.get(), e, at)});
-    });
+    walk(
+        a.get(), where,
+        [&](archive_entry* e, std::string name) {
+            std::string at = where + ": " + name;
+            sink(Member{where, "", std::move(name), read_data(a.get(), e, at), ""});
+        },
+        [&](EntryName n) { sink(Member{where, "", std::move(n.name), {}, std::move(n.problem)}); });
 }
 
 void read_nested_archive(const std::filesystem::path& path, const MemberSink& sink) {
@@ -109,21 +130,32 @@ void read_nested_archive(const std::filesystem::path& path, const MemberSink& si
     ArchivePtr outer = new_reader();
     if (archive_read_open_filename(outer.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
         fail(where, "cannot open as a tar archive", outer.get());
-    walk(outer.get(), where, [&](archive_entry*, std::string inner_name) {
-        const std::string inner_where = where + ": " + inner_name;
-        if (inner_name.size() <= 4 || inner_name.compare(inner_name.size() - 4, 4, ".tar") != 0)
-            throw std::runtime_error("imgpack: " + inner_where +
-                                     ": expected a per-class tar named <WNID>.tar inside the train archive");
-        std::string group = inner_name.substr(0, inner_name.size() - 4);
-        ArchivePtr inner = new_reader();
-        InnerSource source{outer.get()};
-        if (archive_read_open(inner.get(), &source, nullptr, &InnerSource::read, nullptr) != ARCHIVE_OK)
-            fail(inner_where, "cannot open as a tar archive", inner.get());
-        walk(inner.get(), inner_where, [&](archive_entry* e, std::string name) {
-            std::string at = inner_where + ": " + name;
-            sink(Member{inner_where, group, std::move(name), read_data(inner.get(), e, at)});
-        });
-    });
+    auto on_problem = [&](const std::string& at) {
+        return [&sink, at](EntryName n) { sink(Member{at, "", std::move(n.name), {}, std::move(n.problem)}); };
+    };
+    walk(
+        outer.get(), where,
+        [&](archive_entry*, std::string inner_name) {
+            const std::string inner_where = where + ": " + inner_name;
+            if (inner_name.size() <= 4 || inner_name.compare(inner_name.size() - 4, 4, ".tar") != 0) {
+                sink(Member{where, "", inner_name, {},
+                            "expected a per-class tar named <WNID>.tar inside the train archive"});
+                return;
+            }
+            std::string group = inner_name.substr(0, inner_name.size() - 4);
+            ArchivePtr inner = new_reader();
+            InnerSource source{outer.get()};
+            if (archive_read_open(inner.get(), &source, nullptr, &InnerSource::read, nullptr) != ARCHIVE_OK)
+                fail(inner_where, "cannot open as a tar archive", inner.get());
+            walk(
+                inner.get(), inner_where,
+                [&](archive_entry* e, std::string name) {
+                    std::string at = inner_where + ": " + name;
+                    sink(Member{inner_where, group, std::move(name), read_data(inner.get(), e, at), ""});
+                },
+                on_problem(inner_where));
+        },
+        on_problem(where));
 }
 
 }  // namespace imgpack

@@ -39,33 +39,66 @@ struct Item {
 };
 
 struct PendingSplit {
-    std::vector<RecordDef> records;
+    std::vector<RecordDef> records;   // in archive order until sorted
     std::vector<std::string> groups;  // train: each record's WNID, from its per-class tar
+    std::vector<std::string> wheres;  // each record's archive, for messages
 };
+
+bool all_digits(std::string_view s, size_t min, size_t max) {
+    if (s.size() < min || s.size() > max) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+bool is_wnid(std::string_view s) { return s.size() == 9 && s[0] == 'n' && all_digits(s.substr(1), 8, 8); }
+
+// ImageNet's own file names; anything else in its archives means the wrong archive, or damage.
+std::string naming_problem(SplitId split, const Member& m) {
+    std::string_view n = m.name;
+    auto numbered = [&](std::string_view prefix, size_t min_digits, size_t max_digits) {
+        return n.size() > prefix.size() + 5 && n.substr(0, prefix.size()) == prefix && n.ends_with(".JPEG") &&
+               all_digits(n.substr(prefix.size(), n.size() - prefix.size() - 5), min_digits, max_digits);
+    };
+    switch (split) {
+        case kTrain:
+            if (!is_wnid(m.group))
+                return "the per-class tar '" + m.group + ".tar' is not named after a WNID (n + 8 digits)";
+            if (!numbered(m.group + "_", 1, 9)) return "a train file name must be " + m.group + "_<number>.JPEG";
+            return "";
+        case kValidation:
+            return numbered("ILSVRC2012_val_", 8, 8) ? "" : "a validation file name must be ILSVRC2012_val_<8 digits>.JPEG";
+        case kTest:
+            return numbered("ILSVRC2012_test_", 8, 8) ? "" : "a test file name must be ILSVRC2012_test_<8 digits>.JPEG";
+    }
+    return "";
+}
 
 void log(const ConvertOptions& o, const std::string& line) {
     if (o.log) o.log(line);
 }
 
-// Sorts by file name and rejects duplicates; returns the permutation applied to `groups`.
-void sort_split(const std::string& split, PendingSplit& p, const std::filesystem::path& archive) {
+// Sorts by file name. Of records with the same name, the first in archive order is kept and
+// each later one is reported to `duplicate` (which throws, or records it as skipped).
+template <class OnDuplicate>
+void sort_split(PendingSplit& p, OnDuplicate&& duplicate) {
     std::vector<size_t> order(p.records.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return p.records[a].name < p.records[b].name; });
-    std::vector<RecordDef> records;
-    std::vector<std::string> groups;
-    records.reserve(order.size());
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return p.records[a].name < p.records[b].name; });
+    PendingSplit sorted;
+    sorted.records.reserve(order.size());
     for (size_t i : order) {
-        if (!records.empty() && records.back().name == p.records[i].name)
-            throw std::runtime_error("imgpack: " + archive.string() + ": file name '" + p.records[i].name +
-                                     "' appears twice in split '" + split + "'" +
-                                     (p.groups.empty() ? "" : " (in " + groups.back() + ".tar and " + p.groups[i] + ".tar)"));
-        records.push_back(std::move(p.records[i]));
-        if (!p.groups.empty()) groups.push_back(std::move(p.groups[i]));
+        if (!sorted.records.empty() && sorted.records.back().name == p.records[i].name) {
+            duplicate(p.wheres[i] + ": " + p.records[i].name,
+                      "the file name appears twice in the split (first in " + sorted.wheres.back() + ")");
+            continue;
+        }
+        sorted.records.push_back(std::move(p.records[i]));
+        sorted.wheres.push_back(std::move(p.wheres[i]));
+        if (!p.groups.empty()) sorted.groups.push_back(std::move(p.groups[i]));
     }
-    p.records = std::move(records);
-    p.groups = std::move(groups);
+    p = std::move(sorted);
 }
 
 std::optional<uint32_t> find_name(const std::vector<RecordDef>& records, const std::string& name) {
@@ -156,11 +189,24 @@ ConvertSummary convert(const ConvertOptions& o) {
 
     PendingSplit pending[3];
     const std::filesystem::path archives[3] = {o.train, o.val, o.test};
+    PackContents contents;
+
+    // An entry that cannot be packed: stop, or leave it out and say so.
+    auto bad_entry = [&](const std::string& split, std::string where, std::string reason) {
+        if (o.on_bad_image == ConvertOptions::OnBadImage::fail)
+            throw std::runtime_error("imgpack: " + where + ": " + reason +
+                                     " (--on-bad-image=skip leaves such entries out)");
+        log(o, "skipped " + where + ": " + reason);
+        summary.skipped.push_back(where + ": " + reason);
+        contents.skipped.push_back({split, std::move(where), std::move(reason)});
+    };
 
     // Hash and header parsing run on the workers; blobs are appended in archive order.
     OrderedPipeline<Item> pipeline(
         jobs, kMaxBytesInFlight,
         [&](Item& it, unsigned w) {
+            it.bad = !it.member.problem.empty() ? it.member.problem : naming_problem(it.split, it.member);
+            if (!it.bad.empty()) return;
             it.xxh3 = XXH3_64bits(it.member.bytes.data(), it.member.bytes.size());
             try {
                 it.info = inspectors[w]->inspect(it.member.bytes);
@@ -169,8 +215,11 @@ ConvertSummary convert(const ConvertOptions& o) {
             }
         },
         [&](Item&& it) {
-            const std::string where = it.member.where + ": " + it.member.name;
-            if (!it.bad.empty()) throw std::runtime_error("imgpack: " + where + ": " + it.bad);
+            std::string where = it.member.where + ": " + it.member.name;
+            if (!it.bad.empty()) {
+                bad_entry(kSplitNames[it.split], std::move(where), std::move(it.bad));
+                return;
+            }
             RecordDef r;
             r.name = std::move(it.member.name);
             r.blob_offset = writer.append_blob(it.member.bytes);
@@ -186,6 +235,7 @@ ConvertSummary convert(const ConvertOptions& o) {
                                                color_space_name(it.info.color_space) + ")");
             PendingSplit& p = pending[it.split];
             if (it.split == kTrain) p.groups.push_back(std::move(it.member.group));
+            p.wheres.push_back(std::move(it.member.where));
             p.records.push_back(std::move(r));
         });
 
@@ -202,11 +252,13 @@ ConvertSummary convert(const ConvertOptions& o) {
     pipeline.finish();
 
     for (SplitId id : {kTrain, kValidation, kTest})
-        if (!archives[id].empty()) sort_split(kSplitNames[id], pending[id], archives[id]);
+        if (!archives[id].empty())
+            sort_split(pending[id], [&](std::string where, std::string why) {
+                bad_entry(kSplitNames[id], std::move(where), std::move(why));
+            });
 
     // Classes: the sorted WNIDs of the train archive's per-class tars; without a train split,
     // the sorted WNIDs the validation labels use.
-    PackContents contents;
     std::map<std::string, int32_t> class_index;
     if (!o.train.empty()) {
         for (const std::string& g : pending[kTrain].groups) class_index.emplace(g, 0);

@@ -1,5 +1,7 @@
 #include <imgpack/pack_writer.hpp>
 
+#include <imgpack/signal_cleanup.hpp>
+
 #include <xxhash.h>
 
 #include <fcntl.h>
@@ -80,6 +82,7 @@ PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
         throw std::runtime_error("imgpack: cannot create a temporary file beside " + destination_.string() +
                                  ": " + std::strerror(errno));
     temp_path_ = templ;
+    cleanup_slot_ = signal_cleanup::register_path(temp_path_.string());
     blob_hash_ = new BlobHasher;
     buffer_.reserve(kWriteChunk + fmt::kBlobAlign);
     // The header is written last; until then its page is zeros, and blobs start on the next page.
@@ -90,6 +93,7 @@ PackWriter::~PackWriter() {
     delete blob_hash_;
     if (fd_ >= 0) ::close(fd_);
     if (!finished_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+    signal_cleanup::unregister_path(cleanup_slot_);
 }
 
 void PackWriter::fail_io(const std::string& what) const {
@@ -189,13 +193,24 @@ void PackWriter::finish(const PackContents& contents) {
         subsets.push_back(std::move(bytes));
     }
 
+    std::vector<unsigned char> skipped;
+    if (!contents.skipped.empty()) {
+        skipped.resize(fmt::kSkippedHeaderSize + contents.skipped.size() * fmt::kSkippedEntrySize);
+        fmt::store<uint32_t>(skipped.data(), static_cast<uint32_t>(contents.skipped.size()));
+        fmt::store<uint32_t>(skipped.data() + 4, fmt::kSkippedEntrySize);
+        for (size_t i = 0; i < contents.skipped.size(); ++i) {
+            const SkippedDef& k = contents.skipped[i];
+            fmt::encode_skipped_entry({strings.add(k.split), strings.add(k.entry), strings.add(k.reason)},
+                                      skipped.data() + fmt::kSkippedHeaderSize + i * fmt::kSkippedEntrySize);
+        }
+    }
+
     // Lay the sections out after the blobs, each on a cache line.
-    auto place = [&](fmt::SectionKind kind, const std::vector<unsigned char>& bytes) {
+    auto place = [&](fmt::SectionKind kind, const std::vector<unsigned char>& bytes, uint32_t flags = fmt::kSectionRequired) {
         uint64_t at = bytes_written();
         uint64_t aligned = fmt::align_up(at, 64);
         buffer_.insert(buffer_.end(), aligned - at, 0);
-        directory.push_back({uint32_t(kind), fmt::kSectionRequired, aligned, bytes.size(),
-                             XXH3_64bits(bytes.data(), bytes.size())});
+        directory.push_back({uint32_t(kind), flags, aligned, bytes.size(), XXH3_64bits(bytes.data(), bytes.size())});
         buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
         if (buffer_.size() >= kWriteChunk) flush_buffer();
     };
@@ -203,6 +218,8 @@ void PackWriter::finish(const PackContents& contents) {
     place(fmt::SectionKind::class_table, class_table);
     for (const auto& s : splits) place(fmt::SectionKind::split, s);
     for (const auto& s : subsets) place(fmt::SectionKind::subset, s);
+    // Optional: a 1.0 reader skips it and still reads everything else.
+    if (!skipped.empty()) place(fmt::SectionKind::skipped, skipped, 0);
 
     // Directory, then the header at offset 0.
     uint64_t dir_at = fmt::align_up(bytes_written(), 64);
@@ -242,6 +259,8 @@ void PackWriter::finish(const PackContents& contents) {
     fd_ = -1;
     if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) fail_io("cannot rename");
     finished_ = true;
+    signal_cleanup::unregister_path(cleanup_slot_);  // the name now belongs to the finished pack
+    cleanup_slot_ = -1;
     std::filesystem::path dir_path = destination_.parent_path();
     if (dir_path.empty()) dir_path = ".";
     int dfd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

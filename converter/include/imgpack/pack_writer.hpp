@@ -43,10 +43,17 @@ struct SubsetDef {
     std::vector<uint32_t> indices;  // strictly increasing indices into the split
 };
 
+struct SkippedDef {
+    std::string split;
+    std::string entry;   // "<archive>: <member>"
+    std::string reason;
+};
+
 struct PackContents {
     std::vector<ClassDef> classes;
     std::vector<SplitDef> splits;
     std::vector<SubsetDef> subsets;
+    std::vector<SkippedDef> skipped;  // written as an optional section only when non-empty
 };
 
 class PackWriter {
@@ -76,6 +83,7 @@ private:
 
     std::filesystem::path destination_, temp_path_;
     int fd_ = -1;
+    int cleanup_slot_ = -1;             // signal_cleanup registration of temp_path_
     bool finished_ = false;
     uint64_t offset_ = 0;               // file offset of buffer_[0]
     std::vector<unsigned char> buffer_; // pending bytes, written in large chunks

@@ -18,7 +18,7 @@ static_assert(std::endian::native == std::endian::little,
 // --- file header: 64 bytes at offset 0 --------------------------------------------------------
 inline constexpr unsigned char kMagic[8] = {0x89, 'I', 'M', 'G', 'P', 'A', 'C', 'K'};
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 0;
+inline constexpr uint16_t kVersionMinor = 1;  // 1.1 added the skipped section (kind 6)
 inline constexpr uint32_t kHeaderSize = 64;
 inline constexpr uint32_t kSectionEntrySize = 32;
 inline constexpr uint32_t kSectionAlign = 8;       // every section offset is a multiple of this
@@ -53,7 +53,9 @@ enum class SectionKind : uint32_t {
     split = 3,       // one split: name and its fixed-width record array
     subset = 4,      // one named subset: sorted record indices into one split
     blobs = 5,       // the image bytes
+    skipped = 6,     // since 1.1, optional: input entries the converter left out, and why
 };
+inline constexpr uint32_t kLastKnownSectionKind = 6;
 // Section flag bit 0: the reader must understand this section's kind to read the file.
 inline constexpr uint32_t kSectionRequired = 1u;
 
@@ -120,6 +122,16 @@ struct SubsetHeader {
     StringRef origin;      // how it was made, e.g. "list:1percent.txt"; may be empty
     uint32_t count;
     uint32_t reserved0;    // 0
+};
+
+// --- skipped section (since 1.1; written with the required flag clear) ----------------------
+// u32 count, u32 entry_size (24), then count entries.
+inline constexpr uint32_t kSkippedHeaderSize = 8;
+inline constexpr uint32_t kSkippedEntrySize = 24;
+struct SkippedEntry {
+    StringRef split;   // the split the entry would have gone to
+    StringRef entry;   // where it was: "<archive>: <member>" as the converter names it
+    StringRef reason;  // why it was left out
 };
 
 // --- little-endian field access -------------------------------------------------------------
@@ -244,6 +256,15 @@ inline void encode_class_entry(const ClassEntry& c, unsigned char* p) {
     encode_string_ref(c.name, p + 8);
 }
 
+inline SkippedEntry decode_skipped_entry(const unsigned char* p) {
+    return {decode_string_ref(p), decode_string_ref(p + 8), decode_string_ref(p + 16)};
+}
+inline void encode_skipped_entry(const SkippedEntry& e, unsigned char* p) {
+    encode_string_ref(e.split, p);
+    encode_string_ref(e.entry, p + 8);
+    encode_string_ref(e.reason, p + 16);
+}
+
 inline constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 inline const char* section_kind_name(uint32_t kind) {
@@ -253,6 +274,7 @@ inline const char* section_kind_name(uint32_t kind) {
         case SectionKind::split: return "split";
         case SectionKind::subset: return "subset";
         case SectionKind::blobs: return "blobs";
+        case SectionKind::skipped: return "skipped";
     }
     return "unknown";
 }

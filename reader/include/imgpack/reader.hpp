@@ -174,6 +174,13 @@ private:
     size_t count_ = 0;
 };
 
+// An input entry the converter left out of the pack (with --on-bad-image=skip), and why.
+struct SkippedInfo {
+    std::string_view split;
+    std::string_view entry;   // "<archive>: <member>"
+    std::string_view reason;
+};
+
 // One entry of the section directory, as found in the file.
 struct SectionInfo {
     uint32_t kind;
@@ -197,6 +204,7 @@ struct State {
     std::vector<ClassInfo> classes;
     std::vector<Split> splits;
     std::vector<Subset> subsets;
+    std::vector<SkippedInfo> skipped;
     const SectionInfo* blob_section = nullptr;
 
     State() = default;
@@ -313,7 +321,7 @@ struct State {
             format::SectionEntry e =
                 format::decode_section(base + h.directory_offset + uint64_t{i} * h.section_entry_size);
             std::string what = "section " + std::to_string(i) + " (" + format::section_kind_name(e.kind) + ")";
-            bool known = e.kind >= 1 && e.kind <= 5;
+            bool known = e.kind >= 1 && e.kind <= format::kLastKnownSectionKind;
             if (!known && (e.flags & format::kSectionRequired))
                 fail(what + ": kind " + std::to_string(e.kind) +
                      " is marked required but this reader does not know it");
@@ -469,6 +477,23 @@ struct State {
         }
     }
 
+    void read_skipped() {
+        const SectionInfo* s = the_one(format::SectionKind::skipped);
+        if (!s) return;
+        const unsigned char* p = base + s->offset;
+        if (s->length < format::kSkippedHeaderSize) fail("skipped section shorter than its header");
+        uint32_t count = format::load<uint32_t>(p), entry = format::load<uint32_t>(p + 4);
+        if (entry < format::kSkippedEntrySize) fail("skipped entry size " + std::to_string(entry) + " too small");
+        if (uint64_t{count} * entry > s->length - format::kSkippedHeaderSize)
+            fail("skipped section of " + std::to_string(count) + " entries overruns its section");
+        skipped.reserve(count);
+        for (uint32_t i = 0; i < count; ++i) {
+            format::SkippedEntry e = format::decode_skipped_entry(p + format::kSkippedHeaderSize + uint64_t{i} * entry);
+            auto what = [&] { return "skipped entry " + std::to_string(i); };
+            skipped.push_back({string(e.split, what), string(e.entry, what), string(e.reason, what)});
+        }
+    }
+
     void open(const std::string& file) {
         map(file);
         check_header();
@@ -479,6 +504,7 @@ struct State {
         splits.reserve(sections.size());
         read_splits();
         read_subsets();
+        read_skipped();
     }
 };
 
@@ -566,6 +592,10 @@ public:
         if (const Subset* s = find_subset(name)) return *s;
         state_->fail("no subset named '" + std::string(name) + "'");
     }
+
+    // Input entries the converter left out (--on-bad-image=skip), in input order; empty when none
+    // were, and for files older than format 1.1.
+    const std::vector<SkippedInfo>& skipped() const { return state_->skipped; }
 
     // The section directory as found in the file (unknown optional kinds included).
     const std::vector<SectionInfo>& sections() const { return state_->sections; }

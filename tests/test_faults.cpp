@@ -1,0 +1,175 @@
+// The converter under faults: a full disk, SIGINT/SIGTERM, and SIGKILL at random moments. The
+// destination must always be absent or a complete pack (the previous one or the new one), and
+// catchable endings must leave no temporary file.
+#include <doctest/doctest.h>
+
+#include "helpers.hpp"
+
+#include <imgpack/reader.hpp>
+#include <imgpack/synth.hpp>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Enough images that a conversion takes a while to interrupt, small enough to stay quick.
+struct FaultInput {
+    test::TempDir dir;
+    imgpack::synth::Summary s;
+    FaultInput() {
+        imgpack::synth::Options o;
+        o.out_dir = dir / "src";
+        o.classes = 10;
+        o.per_class = 150;
+        o.val = 0;
+        o.test = 0;
+        o.min_side = 96;
+        o.max_side = 192;
+        o.seed = 77;
+        s = imgpack::synth::generate(o);
+    }
+};
+
+const FaultInput& fault_input() {
+    static FaultInput input;
+    return input;
+}
+
+std::vector<std::string> convert_args(const fs::path& out) {
+    return {IMGPACK_CLI, "convert", "-q", "-f", "-j", "1", "--train", fault_input().s.train_tar.string(), "-o", out.string()};
+}
+
+// Starts a process with stdout and stderr sent to /dev/null; `fsize_limit` > 0 sets RLIMIT_FSIZE
+// for the child through a shell's ulimit (in 1024-byte blocks).
+pid_t spawn(std::vector<std::string> args, long fsize_blocks = 0) {
+    if (fsize_blocks > 0) {
+        std::string cmd = "ulimit -f " + std::to_string(fsize_blocks) + " && exec";
+        for (const auto& a : args) cmd += " " + test::quote(a);
+        args = {"/bin/bash", "-c", cmd};
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(rc == 0);
+    return pid;
+}
+
+int wait_status(pid_t pid) {
+    int st = 0;
+    REQUIRE(::waitpid(pid, &st, 0) == pid);
+    return st;
+}
+
+std::vector<fs::path> temporaries(const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().find(".tmp-") != std::string::npos) out.push_back(e.path());
+    return out;
+}
+
+// A complete pack: opens, and every record's bytes match its checksum.
+bool complete_pack(const fs::path& p) {
+    try {
+        imgpack::Pack pack = imgpack::Pack::open(p.string());
+        for (const imgpack::Split& s : pack.splits())
+            for (imgpack::Record r : s)
+                if (!r.verify()) return false;
+        return pack.split("train").size() == fault_input().s.train_images;
+    } catch (const imgpack::Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("faults: a full disk (file-size limit) ends the conversion cleanly") {
+    test::TempDir dir;
+    auto out = dir / "p.imgpack";
+    pid_t pid = spawn(convert_args(out), 256);  // 256 KiB: far less than the pack needs
+    int st = wait_status(pid);
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 1);
+    CHECK_FALSE(fs::exists(out));
+    CHECK(temporaries(dir.path()).empty());
+    // The message names the temporary file and the destination, and the reason.
+    auto r = test::run("bash -c " + test::quote("ulimit -f 256 && exec " + std::string(IMGPACK_CLI) + " convert -q -j 1 --train " +
+                                                test::quote(fault_input().s.train_tar.string()) + " -o " +
+                                                test::quote(out.string())));
+    CHECK(r.status == 1);
+    CHECK(r.err.find("cannot write") != std::string::npos);
+    CHECK(r.err.find("File too large") != std::string::npos);
+    CHECK(r.err.find(out.string()) != std::string::npos);
+    CHECK(temporaries(dir.path()).empty());
+}
+
+TEST_CASE("faults: SIGINT and SIGTERM remove the temporary file and leave the destination alone") {
+    for (int sig : {SIGINT, SIGTERM}) {
+        CAPTURE(sig);
+        test::TempDir dir;
+        auto out = dir / "p.imgpack";
+        test::write_text(out, "the previous pack");
+        pid_t pid = spawn(convert_args(out));
+        // Wait until the conversion is under way (its temporary file exists), then interrupt it.
+        auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (temporaries(dir.path()).empty() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+        bool interrupted_mid_way = !temporaries(dir.path()).empty();
+        ::kill(pid, sig);
+        int st = wait_status(pid);
+        if (!interrupted_mid_way || WIFEXITED(st)) {
+            MESSAGE("the conversion finished before the signal arrived; nothing to check this time");
+            continue;
+        }
+        CHECK(WIFSIGNALED(st));
+        CHECK(WTERMSIG(st) == sig);
+        CHECK(temporaries(dir.path()).empty());
+        CHECK(test::read_file(out) == std::vector<unsigned char>{'t', 'h', 'e', ' ', 'p', 'r', 'e', 'v', 'i', 'o', 'u', 's',
+                                                                 ' ', 'p', 'a', 'c', 'k'});
+    }
+}
+
+TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new one, never a partial one") {
+    test::TempDir dir;
+    auto out = dir / "p.imgpack";
+    // A complete previous pack, and how long a conversion takes here.
+    auto started = std::chrono::steady_clock::now();
+    REQUIRE(wait_status(spawn(convert_args(out))) == 0);
+    auto duration = std::chrono::steady_clock::now() - started;
+    const auto previous = test::read_file(out);
+    std::mt19937_64 rng(2024);
+    int killed_mid_way = 0;
+    for (int round = 0; round < 8; ++round) {
+        auto delay = std::chrono::duration_cast<std::chrono::microseconds>(duration) * int(rng() % 1000) / 1000;
+        pid_t pid = spawn(convert_args(out));
+        std::this_thread::sleep_for(delay);
+        bool had_temporary = !temporaries(dir.path()).empty();
+        ::kill(pid, SIGKILL);
+        wait_status(pid);
+        killed_mid_way += had_temporary;
+        // The destination is the previous complete pack or a new complete one.
+        auto now = test::read_file(out);
+        CHECK((now == previous || complete_pack(out)));
+        for (const auto& t : temporaries(dir.path())) fs::remove(t);  // SIGKILL cannot clean up
+    }
+    MESSAGE(killed_mid_way, " of 8 kills landed while a temporary file existed");
+    CHECK(killed_mid_way > 0);
+}
