@@ -19,7 +19,8 @@ struct SynthImageNet {
     imgpack::synth::Summary s;
     std::map<std::string, std::set<std::string>> train_files;  // WNID -> file names
     fs::path train_dir, val_dir, test_dir;
-    fs::path pack;  // converted with every input and both subsets
+    fs::path pack;        // converted with every input and both subsets
+    fs::path pack_as_is;  // the same with --no-repair: every record holds its archive's bytes
 
     SynthImageNet() {
         imgpack::synth::Options o;
@@ -35,6 +36,10 @@ struct SynthImageNet {
         extract();
         pack = dir / "full.imgpack";
         imgpack::convert(options(pack));
+        pack_as_is = dir / "as-is.imgpack";
+        auto as_is = options(pack_as_is);
+        as_is.repair = false;
+        imgpack::convert(as_is);
     }
 
     imgpack::ConvertOptions options(const fs::path& out) const {
@@ -75,6 +80,16 @@ struct SynthImageNet {
         return v;
     }
 };
+
+// The message a conversion fails with, or "" when it succeeds.
+inline std::string convert_error(const imgpack::ConvertOptions& o) {
+    try {
+        imgpack::convert(o);
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
 
 inline const SynthImageNet& synth_imagenet() {
     static SynthImageNet data;

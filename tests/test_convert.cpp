@@ -27,15 +27,6 @@ std::pair<int, int> image_size(const std::vector<unsigned char>& b) {
     return {w, h};
 }
 
-std::string convert_error(const imgpack::ConvertOptions& o) {
-    try {
-        imgpack::convert(o);
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
-
 }  // namespace
 
 TEST_CASE("convert: train records are the archive's bytes, labelled by sorted WNID") {
@@ -59,22 +50,26 @@ TEST_CASE("convert: train records are the archive's bytes, labelled by sorted WN
         REQUIRE(d.train_files.count(wnid) == 1);
         CHECK_MESSAGE(d.train_files.at(wnid).count(std::string(r.name)) == 1, r.name, " is not in ", wnid, ".tar");
         auto file = test::read_file(d.train_dir / wnid / std::string(r.name));
-        CHECK(span_bytes(r.data) == file);
+        const bool quirk = r.name == d.s.png_name || r.name == d.s.cmyk_name;
+        // The quirks are re-encoded as RGB JPEGs and flagged; every other record is the file's bytes.
+        CHECK(r.repaired() == quirk);
+        if (!quirk) CHECK(span_bytes(r.data) == file);
+        else CHECK(span_bytes(r.data) != file);
         CHECK(r.label == std::lower_bound(wnids.begin(), wnids.end(), wnid) - wnids.begin());
         auto [w, h] = image_size(file);
         CHECK(r.width == w);
         CHECK(r.height == h);
+        CHECK(image_size(span_bytes(r.data)) == std::pair{w, h});
         CHECK(r.verify());
-        if (r.name == d.s.png_name) CHECK(r.codec == fmt::Codec::png);
-        else CHECK(r.codec == fmt::Codec::jpeg);
-        bool cmyk = r.color_space == fmt::ColorSpace::cmyk || r.color_space == fmt::ColorSpace::ycck;
-        CHECK(cmyk == (r.name == d.s.cmyk_name));
+        CHECK(r.codec == fmt::Codec::jpeg);
+        CHECK(r.color_space != fmt::ColorSpace::cmyk);
+        CHECK(r.color_space != fmt::ColorSpace::ycck);
         ++seen;
     }
     CHECK(seen == expected);
 }
 
-TEST_CASE("convert: validation labels follow the labels file in sorted file-name order; test is unlabeled") {
+TEST_CASE("convert: validation labels follow the labels file in sorted file-name order, and test is unlabeled") {
     const auto& d = test::synth_imagenet();
     imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
     std::vector<std::string> labels = imgpack::read_lines(d.s.val_labels);
@@ -125,21 +120,36 @@ TEST_CASE("convert: the output does not depend on the number of threads") {
     CHECK(test::read_file(dir / "one.imgpack") == test::read_file(d.pack));
 }
 
-TEST_CASE("convert: the summary names the files that need ImageNet's quirk repair") {
+TEST_CASE("convert: ImageNet's quirks are repaired and listed, and --no-repair keeps their bytes") {
     const auto& d = test::synth_imagenet();
     test::TempDir dir;
     imgpack::ConvertSummary s = imgpack::convert(d.options(dir / "p.imgpack"));
-    REQUIRE(s.needs_repair.size() == 2);
-    std::string all = s.needs_repair[0] + " " + s.needs_repair[1];
+    REQUIRE(s.repaired.size() == 2);
+    CHECK(s.needs_repair.empty());
+    std::string all = s.repaired[0] + " " + s.repaired[1];
     CHECK(all.find(d.s.png_name) != std::string::npos);
     CHECK(all.find(d.s.cmyk_name) != std::string::npos);
+    CHECK(all.find("-> RGB JPEG") != std::string::npos);
+
+    auto keep = d.options(dir / "as-is.imgpack");
+    keep.repair = false;
+    imgpack::ConvertSummary k = imgpack::convert(keep);
+    CHECK(k.repaired.empty());
+    REQUIRE(k.needs_repair.size() == 2);
+    imgpack::Pack as_is = imgpack::Pack::open(keep.output.string());
+    for (const std::string& name : {d.s.png_name, d.s.cmyk_name}) {
+        imgpack::Record r = as_is.split("train")[*as_is.split("train").find(name)];
+        CHECK_FALSE(r.repaired());
+        CHECK(span_bytes(r.data) == test::read_file(d.train_dir / std::string(r.wnid) / name));
+    }
+    CHECK((as_is.split("train")[*as_is.split("train").find(d.s.png_name)].codec == fmt::Codec::png));
     REQUIRE(s.splits.size() == 3);
     CHECK(s.splits[0].records == d.s.train_images);
     CHECK(s.splits[1].records == d.s.val_images);
     CHECK(s.classes == d.s.wnids.size());
 }
 
-TEST_CASE("convert: validation alone takes its classes from the labels file; gzip'd tars are read") {
+TEST_CASE("convert: validation alone takes its classes from the labels file, and gzip'd tars are read") {
     const auto& d = test::synth_imagenet();
     test::TempDir dir;
     REQUIRE(test::run("gzip -c " + test::quote(d.s.val_tar.string()) + " > " + test::quote((dir / "val.tar.gz").string()))
@@ -164,7 +174,7 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
     auto out = dir / "out.imgpack";
     auto o = d.options(out);
     auto expect_failure = [&](const imgpack::ConvertOptions& opts, const std::vector<std::string>& parts) {
-        std::string err = convert_error(opts);
+        std::string err = test::convert_error(opts);
         CHECK_FALSE(err.empty());
         for (const std::string& p : parts)
             CHECK_MESSAGE(err.find(p) != std::string::npos, "expected '", p, "' in: ", err);
@@ -199,7 +209,10 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
         test::write_text(dir / "short.txt", text);
         auto bad = o;
         bad.val_labels = dir / "short.txt";
-        expect_failure(bad, {"short.txt", std::to_string(labels.size() - 1) + " labels", std::to_string(labels.size()) + " images"});
+        expect_failure(bad, {"short.txt", std::to_string(labels.size() - 1) + " validation labels", std::to_string(labels.size()) + " files"});
+        test::write_text(dir / "long.txt", text + labels.back() + "\n" + labels.back() + "\n");
+        bad.val_labels = dir / "long.txt";
+        expect_failure(bad, {"long.txt", std::to_string(labels.size() + 1) + " validation labels"});
         text += "n99999999\n";
         test::write_text(dir / "unknown.txt", text);
         bad.val_labels = dir / "unknown.txt";
@@ -260,6 +273,10 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
         REQUIRE(test::run("cd " + test::quote((src / "sub").string()) + " && tar -cf " + test::quote(bad.val.string()) +
                           " --absolute-names ../sub/ILSVRC2012_val_00000001.JPEG").status == 0);
         expect_failure(bad, {"dotdot.tar", "../sub/ILSVRC2012_val_00000001.JPEG", "directory part"});
+        bad.val = dir / "absolute.tar";
+        REQUIRE(test::run("tar -cf " + test::quote(bad.val.string()) + " --absolute-names " +
+                          test::quote((src / "sub" / "ILSVRC2012_val_00000001.JPEG").string())).status == 0);
+        expect_failure(bad, {"absolute.tar", (src / "sub" / "ILSVRC2012_val_00000001.JPEG").string(), "directory part"});
     }
     SUBCASE("a train archive that is not a tar of tars, is truncated, or holds a corrupt class tar") {
         auto bad = o;
@@ -303,7 +320,7 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
     }
     SUBCASE("an existing output is kept unless overwriting is asked for") {
         test::write_text(out, "precious");
-        std::string err = convert_error(o);
+        std::string err = test::convert_error(o);
         CHECK(err.find("already exists") != std::string::npos);
         CHECK(test::read_file(out) == std::vector<unsigned char>{'p', 'r', 'e', 'c', 'i', 'o', 'u', 's'});
         auto force = o;

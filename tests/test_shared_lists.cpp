@@ -30,7 +30,7 @@ bool have_shared() {
 
 }  // namespace
 
-TEST_CASE("shared lists: 1000 sorted WNIDs; 50,000 validation labels, 50 per class") {
+TEST_CASE("shared lists: 1000 sorted WNIDs, 50,000 validation labels, 50 per class") {
     if (!have_shared()) return;
     auto wnids = imgpack::read_lines(kShared / "imagenet2012_labels.txt");
     REQUIRE(wnids.size() == 1000);

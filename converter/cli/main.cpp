@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
     imgpack::cli::add_verify(app);
     imgpack::cli::add_ls(app);
     imgpack::cli::add_cat(app);
+    imgpack::cli::add_extract(app);
     imgpack::cli::add_synth(app);
+    imgpack::cli::add_submission(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -34,12 +34,18 @@ struct EntryName {
     std::string problem;
 };
 
-EntryName entry_name(const char* raw) {
+bool plain_component(std::string_view s) { return !s.empty() && s != "." && s != ".." && s.find('/') == s.npos; }
+
+EntryName entry_name(const char* raw, bool one_folder) {
     std::string path = raw ? raw : "";
     std::string name = path.rfind("./", 0) == 0 ? path.substr(2) : path;
-    if (name.empty() || name == "." || name == "..") return {path, "not a file name"};
-    if (name.find('/') != std::string::npos)
+    size_t slash = name.find('/');
+    if (one_folder && slash != std::string::npos && plain_component(std::string_view(name).substr(0, slash)))
+        name = name.substr(slash + 1);
+    if (!plain_component(name)) {
+        if (name.find('/') == std::string::npos) return {path, "not a file name"};
         return {path, "the member's path has a directory part (ImageNet's archives hold bare file names)"};
+    }
     return {name, ""};
 }
 
@@ -73,7 +79,7 @@ std::vector<unsigned char> read_data(archive* a, archive_entry* e, const std::st
 // Walks the entries of an open archive: regular files with bare names go to `on_file`, every
 // other entry to `on_problem` (the "./" entry of `tar -C dir .` is dropped silently).
 template <class OnFile, class OnProblem>
-void walk(archive* a, const std::string& where, OnFile&& on_file, OnProblem&& on_problem) {
+void walk(archive* a, const std::string& where, OnFile&& on_file, OnProblem&& on_problem, bool one_folder = false) {
     archive_entry* e = nullptr;
     for (;;) {
         int r = archive_read_next_header(a, &e);
@@ -81,8 +87,14 @@ void walk(archive* a, const std::string& where, OnFile&& on_file, OnProblem&& on
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) fail(where, "cannot read the next entry (truncated or corrupt?)", a);
         const char* raw = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
-        if (type == AE_IFDIR && raw && (std::string(raw) == "." || std::string(raw) == "./")) continue;
-        EntryName n = entry_name(raw);
+        if (type == AE_IFDIR && raw) {
+            std::string dir = raw;
+            if (dir.rfind("./", 0) == 0) dir = dir.substr(2);
+            while (!dir.empty() && dir.back() == '/') dir.pop_back();
+            // "./" from `tar -C dir .`, and the one folder a patch archive may keep its files in.
+            if (dir.empty() || dir == "." || (one_folder && plain_component(dir))) continue;
+        }
+        EntryName n = entry_name(raw, one_folder);
         if (const char* p = kind_problem(type)) n.problem = p;
         if (!n.problem.empty()) on_problem(std::move(n));
         else on_file(e, std::move(n.name));
@@ -111,7 +123,7 @@ struct InnerSource {
 
 }  // namespace
 
-void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink) {
+void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink, bool one_folder) {
     const std::string where = path.string();
     ArchivePtr a = new_reader();
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
@@ -120,9 +132,11 @@ void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink
         a.get(), where,
         [&](archive_entry* e, std::string name) {
             std::string at = where + ": " + name;
-            sink(Member{where, "", std::move(name), read_data(a.get(), e, at), ""});
+            Member m{where, "", std::move(name), read_data(a.get(), e, at), "", 0};
+            m.position = static_cast<uint64_t>(archive_filter_bytes(a.get(), -1));
+            sink(std::move(m));
         },
-        [&](EntryName n) { sink(Member{where, "", std::move(n.name), {}, std::move(n.problem)}); });
+        [&](EntryName n) { sink(Member{where, "", std::move(n.name), {}, std::move(n.problem)}); }, one_folder);
 }
 
 void read_nested_archive(const std::filesystem::path& path, const MemberSink& sink) {
@@ -151,7 +165,9 @@ void read_nested_archive(const std::filesystem::path& path, const MemberSink& si
                 inner.get(), inner_where,
                 [&](archive_entry* e, std::string name) {
                     std::string at = inner_where + ": " + name;
-                    sink(Member{inner_where, group, std::move(name), read_data(inner.get(), e, at), ""});
+                    Member m{inner_where, group, std::move(name), read_data(inner.get(), e, at), "", 0};
+                    m.position = static_cast<uint64_t>(archive_filter_bytes(outer.get(), -1));
+                    sink(std::move(m));
                 },
                 on_problem(inner_where));
         },

@@ -2,7 +2,10 @@
 
 #include <imgpack/archive_source.hpp>
 #include <imgpack/image_info.hpp>
+#include <imgpack/image_repair.hpp>
+#include <imgpack/label_sources.hpp>
 #include <imgpack/pack_writer.hpp>
+#include <imgpack/subsets.hpp>
 #include <imgpack/text_lists.hpp>
 
 #include "ordered_pipeline.hpp"
@@ -12,9 +15,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -32,17 +37,24 @@ constexpr const char* kSplitNames[] = {"train", "validation", "test"};
 
 struct Item {
     SplitId split = kTrain;
+    bool from_patch = false;
     Member member;
     uint64_t xxh3 = 0;
     ImageInfo info;
-    std::string bad;  // why the image was rejected; reported in archive order by the consumer
+    std::string bad;       // why the entry cannot be packed; reported in archive order by the consumer
+    std::string repaired;  // what the repair did, when it did
 };
 
 struct PendingSplit {
     std::vector<RecordDef> records;   // in archive order until sorted
-    std::vector<std::string> groups;  // train: each record's WNID, from its per-class tar
+    std::vector<std::string> groups;  // each record's folder or per-class tar (a WNID), or ""
     std::vector<std::string> wheres;  // each record's archive, for messages
+    std::vector<bool> from_patch;     // test: the record came from the patch archive
 };
+
+void log(const ConvertOptions& o, const std::string& line) {
+    if (o.log) o.log(line);
+}
 
 bool all_digits(std::string_view s, size_t min, size_t max) {
     if (s.size() < min || s.size() > max) return false;
@@ -60,52 +72,54 @@ std::string naming_problem(SplitId split, const Member& m) {
         return n.size() > prefix.size() + 5 && n.substr(0, prefix.size()) == prefix && n.ends_with(".JPEG") &&
                all_digits(n.substr(prefix.size(), n.size() - prefix.size() - 5), min_digits, max_digits);
     };
+    if (!m.group.empty() && !is_wnid(m.group))
+        return "'" + m.group + "' is not a WNID (n + 8 digits), so it cannot name a class";
     switch (split) {
         case kTrain:
-            if (!is_wnid(m.group))
-                return "the per-class tar '" + m.group + ".tar' is not named after a WNID (n + 8 digits)";
+            if (m.group.empty()) return "a train image must be inside a per-class <WNID>.tar or <WNID>/ folder";
             if (!numbered(m.group + "_", 1, 9)) return "a train file name must be " + m.group + "_<number>.JPEG";
             return "";
         case kValidation:
             return numbered("ILSVRC2012_val_", 8, 8) ? "" : "a validation file name must be ILSVRC2012_val_<8 digits>.JPEG";
         case kTest:
+            if (!m.group.empty()) return "test images are unlabeled: they cannot be in class folders";
             return numbered("ILSVRC2012_test_", 8, 8) ? "" : "a test file name must be ILSVRC2012_test_<8 digits>.JPEG";
     }
     return "";
 }
 
-void log(const ConvertOptions& o, const std::string& line) {
-    if (o.log) o.log(line);
-}
-
-// Sorts by file name. Of records with the same name, the first in archive order is kept and
-// each later one is reported to `duplicate` (which throws, or records it as skipped).
+// Sorts by file name. Of records with the same name: a patch record replaces the one record it
+// patches; otherwise the first in archive order is kept and each later one is reported to
+// `duplicate` (which throws, or records it as skipped). Returns the number of patched records.
 template <class OnDuplicate>
-void sort_split(PendingSplit& p, OnDuplicate&& duplicate) {
+uint64_t sort_split(PendingSplit& p, OnDuplicate&& duplicate) {
     std::vector<size_t> order(p.records.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return p.records[a].name < p.records[b].name; });
+    const bool patches = !p.from_patch.empty();
     PendingSplit sorted;
     sorted.records.reserve(order.size());
-    for (size_t i : order) {
-        if (!sorted.records.empty() && sorted.records.back().name == p.records[i].name) {
-            duplicate(p.wheres[i] + ": " + p.records[i].name,
-                      "the file name appears twice in the split (first in " + sorted.wheres.back() + ")");
-            continue;
+    uint64_t patched = 0;
+    for (size_t k = 0; k < order.size();) {
+        size_t end = k + 1;
+        while (end < order.size() && p.records[order[end]].name == p.records[order[k]].name) ++end;
+        size_t keep = order[k];
+        if (patches && end - k == 2 && !p.from_patch[order[k]] && p.from_patch[order[k + 1]]) {
+            keep = order[k + 1];  // the patched image
+            ++patched;
+        } else {
+            for (size_t d = k + 1; d < end; ++d)
+                duplicate(p.wheres[order[d]] + ": " + p.records[order[d]].name,
+                          "the file name appears twice in the split (first in " + p.wheres[keep] + ")");
         }
-        sorted.records.push_back(std::move(p.records[i]));
-        sorted.wheres.push_back(std::move(p.wheres[i]));
-        if (!p.groups.empty()) sorted.groups.push_back(std::move(p.groups[i]));
+        sorted.records.push_back(std::move(p.records[keep]));
+        sorted.wheres.push_back(std::move(p.wheres[keep]));
+        sorted.groups.push_back(std::move(p.groups[keep]));
+        k = end;
     }
     p = std::move(sorted);
-}
-
-std::optional<uint32_t> find_name(const std::vector<RecordDef>& records, const std::string& name) {
-    auto it = std::lower_bound(records.begin(), records.end(), name,
-                               [](const RecordDef& r, const std::string& n) { return r.name < n; });
-    if (it == records.end() || it->name != name) return std::nullopt;
-    return static_cast<uint32_t>(it - records.begin());
+    return patched;
 }
 
 bool valid_subset_name(const std::string& s) {
@@ -115,64 +129,88 @@ bool valid_subset_name(const std::string& s) {
     return true;
 }
 
+void require_file(const std::filesystem::path& p, const char* what) {
+    if (!p.empty() && !std::filesystem::is_regular_file(p))
+        throw std::runtime_error("imgpack: " + p.string() + ": no such file (" + what + ")");
+}
+
 void check_options(const ConvertOptions& o) {
     if (o.train.empty() && o.val.empty() && o.test.empty())
         throw std::runtime_error("imgpack: nothing to convert: give at least one of --train, --val, --test");
-    if (!o.val_labels.empty() && o.val.empty())
-        throw std::runtime_error("imgpack: --val-labels needs --val");
+    if (!o.val_labels.empty() && o.val.empty()) throw std::runtime_error("imgpack: --val-labels needs --val");
+    if (!o.test_patch.empty() && o.test.empty()) throw std::runtime_error("imgpack: --test-patch needs --test");
     if (!o.subsets.empty() && o.train.empty())
-        throw std::runtime_error("imgpack: subsets are lists of train images: --subset needs --train");
+        throw std::runtime_error("imgpack: subsets are subsets of the train split: --subset needs --train");
     if (o.output.empty()) throw std::runtime_error("imgpack: no output file given");
-    for (const auto& p : {o.train, o.val, o.val_labels, o.test})
-        if (!p.empty() && !std::filesystem::is_regular_file(p))
-            throw std::runtime_error("imgpack: " + p.string() + ": no such file");
+    for (const auto& p : {o.train, o.val, o.test})
+        if (!p.empty() && !std::filesystem::exists(p)) throw std::runtime_error("imgpack: " + p.string() + ": no such file");
+    for (const auto& [p, what] : {std::pair{o.val_labels, "--val-labels"}, std::pair{o.class_names, "--class-names"}})
+        if (!p.empty() && !std::filesystem::exists(p))
+            throw std::runtime_error("imgpack: " + p.string() + ": no such file or folder (" + what + ")");
+    require_file(o.test_patch, "--test-patch");
+    require_file(o.classes, "--classes");
     for (size_t i = 0; i < o.subsets.size(); ++i) {
-        const auto& [name, file] = o.subsets[i];
-        if (!valid_subset_name(name))
-            throw std::runtime_error("imgpack: subset name '" + name +
+        const SubsetRequest& r = o.subsets[i];
+        if (!valid_subset_name(r.name))
+            throw std::runtime_error("imgpack: subset name '" + r.name +
                                      "' must be 1-64 characters of letters, digits, '_', '-', '.'");
-        if (!std::filesystem::is_regular_file(file))
-            throw std::runtime_error("imgpack: subset '" + name + "': " + file.string() + ": no such file");
+        if (r.list.empty() && !(r.fraction > 0 && r.fraction <= 1))
+            throw std::runtime_error("imgpack: subset '" + r.name + "': a fraction must be in (0, 1]");
+        if (!r.list.empty() && !std::filesystem::is_regular_file(r.list))
+            throw std::runtime_error("imgpack: subset '" + r.name + "': " + r.list.string() + ": no such file");
         for (size_t j = 0; j < i; ++j)
-            if (o.subsets[j].first == name) throw std::runtime_error("imgpack: subset '" + name + "' given twice");
+            if (o.subsets[j].name == r.name) throw std::runtime_error("imgpack: subset '" + r.name + "' given twice");
     }
 }
 
-// Validation labels: line i is the WNID of the i-th validation file in sorted name order.
-void label_validation(const ConvertOptions& o, PendingSplit& val, const std::map<std::string, int32_t>& class_index) {
-    std::vector<std::string> wnids = read_lines(o.val_labels);
-    if (wnids.size() != val.records.size())
-        throw std::runtime_error("imgpack: " + o.val_labels.string() + " has " + std::to_string(wnids.size()) +
-                                 " labels but " + o.val.string() + " has " + std::to_string(val.records.size()) +
-                                 " images; they must match one to one");
+// --classes: the class list in label order, each a WNID, each once.
+std::vector<std::string> read_class_list(const std::filesystem::path& file) {
+    std::vector<std::string> wnids = read_lines(file);
+    std::set<std::string> seen;
     for (size_t i = 0; i < wnids.size(); ++i) {
-        auto it = class_index.find(wnids[i]);
-        if (it == class_index.end())
-            throw std::runtime_error("imgpack: " + o.val_labels.string() + " line " + std::to_string(i + 1) +
-                                     ": WNID '" + wnids[i] + "' (for " + val.records[i].name +
-                                     ") is not a class of the train archive");
-        val.records[i].label = it->second;
+        if (!is_wnid(wnids[i]))
+            throw std::runtime_error("imgpack: " + file.string() + " line " + std::to_string(i + 1) + ": '" + wnids[i] +
+                                     "' is not a WNID (n + 8 digits)");
+        if (!seen.insert(wnids[i]).second)
+            throw std::runtime_error("imgpack: " + file.string() + " line " + std::to_string(i + 1) + ": '" + wnids[i] +
+                                     "' is listed twice");
     }
+    if (wnids.empty()) throw std::runtime_error("imgpack: " + file.string() + ": the class list is empty");
+    return wnids;
 }
 
-SubsetDef make_subset(const std::string& name, const std::filesystem::path& list, const std::vector<RecordDef>& train) {
-    std::vector<std::string> names = read_lines(list);
-    SubsetDef sub{name, "train", "list:" + list.filename().string(), {}};
-    std::vector<std::string> missing;
-    for (const std::string& n : names) {
-        if (auto i = find_name(train, n)) sub.indices.push_back(*i);
-        else missing.push_back(n);
+// The class table: --classes when given, else the sorted WNIDs of the train split's classes,
+// else the sorted WNIDs that label the validation split (its folders or its labels file).
+std::vector<std::string> resolve_classes(const ConvertOptions& o, const PendingSplit (&pending)[3],
+                                         const std::vector<std::string>& val_wnids) {
+    if (!o.classes.empty()) return read_class_list(o.classes);
+    std::set<std::string> found;
+    if (!o.train.empty()) found.insert(pending[kTrain].groups.begin(), pending[kTrain].groups.end());
+    else found.insert(val_wnids.begin(), val_wnids.end());
+    found.erase("");
+    return {found.begin(), found.end()};
+}
+
+// The WNID of each validation record (sorted by name), or an empty list when unlabeled.
+std::vector<std::string> validation_wnids(const ConvertOptions& o, const PendingSplit& val, std::vector<std::string>& notes) {
+    const bool in_folders = std::any_of(val.groups.begin(), val.groups.end(), [](const std::string& g) { return !g.empty(); });
+    if (in_folders) {
+        if (!o.val_labels.empty())
+            throw std::runtime_error("imgpack: " + o.val.string() +
+                                     " holds class folders, which label it already: drop --val-labels");
+        for (size_t i = 0; i < val.groups.size(); ++i)
+            if (val.groups[i].empty())
+                throw std::runtime_error("imgpack: " + val.wheres[i] + ": " + val.records[i].name +
+                                         " is outside the class folders of a labeled validation folder");
+        return val.groups;
     }
-    if (!missing.empty()) {
-        std::string first;
-        for (size_t i = 0; i < missing.size() && i < 5; ++i) first += (i ? ", " : "") + missing[i];
-        throw std::runtime_error("imgpack: subset '" + name + "': " + list.string() + " names " +
-                                 std::to_string(missing.size()) + " file(s) not in the train split: " + first +
-                                 (missing.size() > 5 ? ", ..." : ""));
-    }
-    std::sort(sub.indices.begin(), sub.indices.end());
-    sub.indices.erase(std::unique(sub.indices.begin(), sub.indices.end()), sub.indices.end());
-    return sub;
+    if (o.val_labels.empty()) return {};
+    ValLabelSource source = detect_val_labels(o.val_labels);
+    notes.push_back("validation labels: " + source.description + ": " + o.val_labels.string());
+    std::vector<std::string> names;
+    names.reserve(val.records.size());
+    for (const RecordDef& r : val.records) names.push_back(r.name);
+    return load_val_labels(source, names);
 }
 
 }  // namespace
@@ -185,10 +223,18 @@ ConvertSummary convert(const ConvertOptions& o) {
 
     unsigned jobs = o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::unique_ptr<ImageInspector>> inspectors;
-    for (unsigned i = 0; i < jobs; ++i) inspectors.push_back(std::make_unique<ImageInspector>());
+    std::vector<std::unique_ptr<ImageRepairer>> repairers;
+    struct WorkerTimes {  // one per worker: no sharing, no atomics on the hot path
+        double hashing = 0, parsing = 0, repairing = 0;
+    };
+    std::vector<WorkerTimes> worker_times(jobs);
+    for (unsigned i = 0; i < jobs; ++i) {
+        inspectors.push_back(std::make_unique<ImageInspector>());
+        repairers.push_back(std::make_unique<ImageRepairer>());
+    }
 
     PendingSplit pending[3];
-    const std::filesystem::path archives[3] = {o.train, o.val, o.test};
+    const std::filesystem::path sources[3] = {o.train, o.val, o.test};
     PackContents contents;
 
     // An entry that cannot be packed: stop, or leave it out and say so.
@@ -201,20 +247,49 @@ ConvertSummary convert(const ConvertOptions& o) {
         contents.skipped.push_back({split, std::move(where), std::move(reason)});
     };
 
+    // Progress of the source being read, reported from the consumer about ten times a second.
+    Progress progress;
+    std::chrono::steady_clock::time_point source_started, last_report;
+    auto report = [&](bool force) {
+        if (!o.progress) return;
+        auto now = std::chrono::steady_clock::now();
+        if (!force && now - last_report < std::chrono::milliseconds(100)) return;
+        last_report = now;
+        progress.seconds = std::chrono::duration<double>(now - source_started).count();
+        o.progress(progress);
+    };
+
     // Hash and header parsing run on the workers; blobs are appended in archive order.
     OrderedPipeline<Item> pipeline(
         jobs, kMaxBytesInFlight,
         [&](Item& it, unsigned w) {
             it.bad = !it.member.problem.empty() ? it.member.problem : naming_problem(it.split, it.member);
             if (!it.bad.empty()) return;
-            it.xxh3 = XXH3_64bits(it.member.bytes.data(), it.member.bytes.size());
+            using clock = std::chrono::steady_clock;
+            auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+            auto t0 = clock::now();
             try {
                 it.info = inspectors[w]->inspect(it.member.bytes);
+                if (o.repair && it.info.needs_repair()) {
+                    auto t1 = clock::now();
+                    RepairResult fixed = repairers[w]->repair(it.member.bytes, it.info);
+                    it.member.bytes = std::move(fixed.jpeg);
+                    it.repaired = std::move(fixed.what);
+                    it.info = inspectors[w]->inspect(it.member.bytes);
+                    worker_times[w].repairing += seconds_since(t1);
+                }
             } catch (const BadImage& e) {
                 it.bad = e.what();
+                return;
             }
+            worker_times[w].parsing += seconds_since(t0);
+            auto t2 = clock::now();
+            it.xxh3 = XXH3_64bits(it.member.bytes.data(), it.member.bytes.size());
+            worker_times[w].hashing += seconds_since(t2);
         },
         [&](Item&& it) {
+            progress.source_done = std::max(progress.source_done, it.member.position);
+            report(false);
             std::string where = it.member.where + ": " + it.member.name;
             if (!it.bad.empty()) {
                 bad_entry(kSplitNames[it.split], std::move(where), std::move(it.bad));
@@ -229,65 +304,134 @@ ConvertSummary convert(const ConvertOptions& o) {
             r.height = it.info.height;
             r.codec = it.info.codec;
             r.color_space = it.info.color_space;
-            if (it.info.needs_repair())
+            if (!it.repaired.empty()) {
+                r.flags |= fmt::kRecordRepaired;
+                summary.repaired.push_back(std::string(kSplitNames[it.split]) + "/" + r.name + " (" + it.repaired + ")");
+            } else if (it.info.needs_repair()) {
                 summary.needs_repair.push_back(std::string(kSplitNames[it.split]) + "/" + r.name + " (" +
                                                codec_name(it.info.codec) + ", " +
                                                color_space_name(it.info.color_space) + ")");
+            }
             PendingSplit& p = pending[it.split];
-            if (it.split == kTrain) p.groups.push_back(std::move(it.member.group));
+            p.groups.push_back(std::move(it.member.group));
             p.wheres.push_back(std::move(it.member.where));
+            if (it.split == kTest) p.from_patch.push_back(it.from_patch);
+            progress.images++;
+            progress.image_bytes += r.blob_size;
             p.records.push_back(std::move(r));
         });
 
-    for (SplitId id : {kTrain, kValidation, kTest}) {
-        if (archives[id].empty()) continue;
-        log(o, std::string("reading ") + kSplitNames[id] + " from " + archives[id].string());
-        auto sink = [&](Member&& m) {
+    auto feed = [&](SplitId id, bool patch) {
+        return [&pipeline, id, patch](Member&& m) {
             size_t bytes = m.bytes.size();
-            pipeline.push(Item{id, std::move(m), 0, {}, {}}, bytes);
+            pipeline.push(Item{id, patch, std::move(m), 0, {}, {}, {}}, bytes);
         };
-        if (id == kTrain) read_nested_archive(archives[id], sink);
-        else read_flat_archive(archives[id], sink);
-    }
-    pipeline.finish();
-
+    };
+    // Sources are read one after another; the pipeline is drained between them so that each
+    // source's progress ends where it should.
+    auto read_one = [&](const char* split, const std::filesystem::path& source, auto&& read) {
+        pipeline.wait_idle();
+        progress = Progress{split, 0, 0, 0, std::filesystem::is_regular_file(source) ? std::filesystem::file_size(source) : 0};
+        source_started = last_report = std::chrono::steady_clock::now();
+        log(o, std::string("reading ") + split + " from " + source.string());
+        read();
+        pipeline.wait_idle();
+        progress.done = true;
+        if (progress.source_total) progress.source_done = progress.source_total;
+        report(true);
+    };
+    timespec cpu0{}, cpu1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     for (SplitId id : {kTrain, kValidation, kTest})
-        if (!archives[id].empty())
-            sort_split(pending[id], [&](std::string where, std::string why) {
-                bad_entry(kSplitNames[id], std::move(where), std::move(why));
-            });
-
-    // Classes: the sorted WNIDs of the train archive's per-class tars; without a train split,
-    // the sorted WNIDs the validation labels use.
-    std::map<std::string, int32_t> class_index;
-    if (!o.train.empty()) {
-        for (const std::string& g : pending[kTrain].groups) class_index.emplace(g, 0);
-    } else if (!o.val_labels.empty()) {
-        for (const std::string& w : read_lines(o.val_labels)) class_index.emplace(w, 0);
+        if (!sources[id].empty())
+            read_one(kSplitNames[id], sources[id], [&] { read_source(sources[id], id == kTrain, feed(id, false)); });
+    if (!o.test_patch.empty())
+        read_one("test patch", o.test_patch, [&] { read_flat_archive(o.test_patch, feed(kTest, true), /*one_folder=*/true); });
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    pipeline.finish();
+    summary.times.reading = double(cpu1.tv_sec - cpu0.tv_sec) + double(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
+    summary.times.workers = pipeline.worker_cpu_seconds();
+    summary.times.writing = pipeline.consumer_cpu_seconds();
+    for (const WorkerTimes& t : worker_times) {
+        summary.times.hashing += t.hashing;
+        summary.times.parsing += t.parsing - t.repairing;
+        summary.times.repairing += t.repairing;
     }
-    for (auto& [wnid, index] : class_index) {
-        index = static_cast<int32_t>(contents.classes.size());
+
+    for (SplitId id : {kTrain, kValidation, kTest}) {
+        if (sources[id].empty()) continue;
+        uint64_t patched = sort_split(pending[id], [&](std::string where, std::string why) {
+            bad_entry(kSplitNames[id], std::move(where), std::move(why));
+        });
+        if (id == kTest && !o.test_patch.empty()) {
+            summary.patched = patched;
+            summary.notes.push_back("the test patch replaced " + std::to_string(patched) + " test image(s)");
+        }
+    }
+
+    // Classes and labels.
+    const std::vector<std::string> val_wnids = validation_wnids(o, pending[kValidation], summary.notes);
+    std::map<std::string, int32_t> class_index;
+    for (const std::string& wnid : resolve_classes(o, pending, val_wnids)) {
+        class_index.emplace(wnid, static_cast<int32_t>(contents.classes.size()));
         contents.classes.push_back({wnid, ""});
     }
+    if (!o.class_names.empty()) {
+        std::map<std::string, std::string> names = read_class_names(o.class_names);
+        size_t unnamed = 0;
+        for (ClassDef& c : contents.classes) {
+            auto it = names.find(c.wnid);
+            if (it != names.end()) c.name = it->second;
+            else ++unnamed;
+        }
+        if (unnamed)
+            summary.notes.push_back(std::to_string(unnamed) + " class(es) have no name in " + o.class_names.string());
+    }
+    auto label_of = [&](const std::string& wnid, const std::string& where) {
+        auto it = class_index.find(wnid);
+        if (it == class_index.end())
+            throw std::runtime_error("imgpack: " + where + ": class " + wnid + " is not in the class list" +
+                                     (o.classes.empty() ? std::string(" (the classes of the train split)")
+                                                        : " (" + o.classes.string() + ")"));
+        return it->second;
+    };
     for (size_t i = 0; i < pending[kTrain].records.size(); ++i)
-        pending[kTrain].records[i].label = class_index.at(pending[kTrain].groups[i]);
-    if (!o.val_labels.empty()) label_validation(o, pending[kValidation], class_index);
-    else if (!o.val.empty()) log(o, "note: no --val-labels given: validation records are unlabeled");
+        pending[kTrain].records[i].label =
+            label_of(pending[kTrain].groups[i], pending[kTrain].wheres[i] + ": " + pending[kTrain].records[i].name);
+    for (size_t i = 0; i < val_wnids.size(); ++i) {
+        const std::string where = o.val_labels.empty()
+                                      ? pending[kValidation].wheres[i] + ": " + pending[kValidation].records[i].name
+                                      : o.val_labels.string() + " line " + std::to_string(i + 1) + " (for " +
+                                            pending[kValidation].records[i].name + ")";
+        pending[kValidation].records[i].label = label_of(val_wnids[i], where);
+    }
+    if (!o.val.empty() && val_wnids.empty())
+        summary.notes.push_back("no validation labels (--val-labels or class folders): validation records are unlabeled");
 
-    for (const auto& [name, list] : o.subsets) {
-        contents.subsets.push_back(make_subset(name, list, pending[kTrain].records));
-        summary.subsets.emplace_back(name, contents.subsets.back().indices.size());
+    for (const SubsetRequest& r : o.subsets) {
+        std::vector<std::string> missing;
+        contents.subsets.push_back(r.list.empty() ? balanced_subset(r.name, r.fraction, o.seed, pending[kTrain].records,
+                                                                    contents.classes)
+                                                  : subset_from_list(r.name, r.list, pending[kTrain].records,
+                                                                     o.allow_missing, missing));
+        if (!missing.empty())
+            summary.notes.push_back("subset '" + r.name + "': left out " + std::to_string(missing.size()) +
+                                    " listed name(s) not in the train split, e.g. " + missing[0]);
+        summary.subsets.emplace_back(r.name, contents.subsets.back().indices.size());
     }
     for (SplitId id : {kTrain, kValidation, kTest}) {
-        if (archives[id].empty()) continue;
+        if (sources[id].empty()) continue;
         SplitSummary s{kSplitNames[id], pending[id].records.size(), 0};
         for (const RecordDef& r : pending[id].records) s.bytes += r.blob_size;
         summary.splits.push_back(s);
         contents.splits.push_back({kSplitNames[id], std::move(pending[id].records)});
     }
     summary.classes = contents.classes.size();
+    for (const std::string& n : summary.notes) log(o, "note: " + n);
 
+    const auto finishing = std::chrono::steady_clock::now();
     writer.finish(contents);
+    summary.times.finishing = std::chrono::duration<double>(std::chrono::steady_clock::now() - finishing).count();
     summary.pack_bytes = std::filesystem::file_size(o.output);
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return summary;

@@ -74,8 +74,15 @@ ImageInfo ImageInspector::inspect(std::span<const unsigned char> b) {
         throw BadImage("not a JPEG or PNG image (no JPEG SOI marker, no PNG signature)");
     int w = 0, h = 0, subsamp = 0, cs = 0;
     if (tjDecompressHeader3(static_cast<tjhandle>(tj_), b.data(), static_cast<unsigned long>(b.size()), &w, &h,
-                            &subsamp, &cs) != 0)
-        throw BadImage(std::string("JPEG header does not parse: ") + tjGetErrorStr2(static_cast<tjhandle>(tj_)));
+                            &subsamp, &cs) != 0) {
+        std::string why = tjGetErrorStr2(static_cast<tjhandle>(tj_));
+        // libjpeg-turbo 2.1 leaves a handle unusable after a failed parse (the next good JPEG
+        // fails with "two SOI markers"): start afresh, so one bad image cannot spoil the next.
+        tjDestroy(static_cast<tjhandle>(tj_));
+        tj_ = tjInitDecompress();
+        if (!tj_) throw std::runtime_error("imgpack: TurboJPEG init failed");
+        throw BadImage("JPEG header does not parse: " + why);
+    }
     ImageInfo info;
     info.codec = format::Codec::jpeg;
     info.width = checked_side(uint64_t(w), "width");

@@ -3,7 +3,9 @@
 // depend on thread count. The bytes in flight are bounded, so memory does not grow with input.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <ctime>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -50,6 +52,18 @@ public:
         cv_.notify_all();
     }
 
+    // CPU seconds the worker threads (together) and the consumer thread used; complete once
+    // finish() has returned.
+    double worker_cpu_seconds() const { return worker_cpu_.load(); }
+    double consumer_cpu_seconds() const { return consumer_cpu_.load(); }
+
+    // Waits until every item pushed so far is consumed (the workers stay); rethrows the first error.
+    void wait_idle() {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [&] { return error_ || next_consume_ == next_push_; });
+        if (error_) std::rethrow_exception(error_);
+    }
+
     // Waits until every pushed item is consumed; rethrows the first error.
     void finish() {
         {
@@ -82,7 +96,23 @@ private:
         cv_.notify_all();
     }
 
+    static double thread_cpu_seconds() {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+    }
+    // Adds the calling thread's CPU time to `total` when the thread's loop ends, however it ends.
+    struct CpuTally {
+        std::atomic<double>& total;
+        ~CpuTally() {
+            double t = thread_cpu_seconds();
+            for (double seen = total.load(); !total.compare_exchange_weak(seen, seen + t);) {
+            }
+        }
+    };
+
     void work_loop(unsigned w) {
+        CpuTally tally{worker_cpu_};
         for (;;) {
             Slot* slot = nullptr;
             {
@@ -107,6 +137,7 @@ private:
     }
 
     void consume_loop() {
+        CpuTally tally{consumer_cpu_};
         for (;;) {
             Item item;
             size_t bytes = 0;
@@ -151,6 +182,7 @@ private:
     size_t in_flight_ = 0;
     bool closing_ = false, aborted_ = false;
     std::exception_ptr error_;
+    std::atomic<double> worker_cpu_{0}, consumer_cpu_{0};
     std::vector<std::thread> workers_;
     std::thread consumer_;
 };

@@ -5,6 +5,9 @@
 #include <xxhash.h>
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,17 +75,25 @@ struct PackWriter::BlobHasher {
 };
 
 PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
-    : destination_(std::move(destination)) {
+    : destination_(std::move(destination)), overwrite_(overwrite) {
     if (!overwrite && std::filesystem::exists(destination_))
         throw std::runtime_error("imgpack: " + destination_.string() +
                                  " already exists (use --force to replace it)");
     std::string templ = destination_.string() + ".tmp-XXXXXX";
+    // Hold back the clean-up signals until the new file is registered for clean-up, so that
+    // no moment exists when it is on disk but unknown to the handler.
+    sigset_t cleanup_signals, previous;
+    sigemptyset(&cleanup_signals);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&cleanup_signals, sig);
+    ::pthread_sigmask(SIG_BLOCK, &cleanup_signals, &previous);
     fd_ = ::mkostemp(templ.data(), O_CLOEXEC);
+    const int create_errno = errno;
+    if (fd_ >= 0) cleanup_slot_ = signal_cleanup::register_path(templ);
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (fd_ < 0)
         throw std::runtime_error("imgpack: cannot create a temporary file beside " + destination_.string() +
-                                 ": " + std::strerror(errno));
+                                 ": " + std::strerror(create_errno));
     temp_path_ = templ;
-    cleanup_slot_ = signal_cleanup::register_path(temp_path_.string());
     blob_hash_ = new BlobHasher;
     buffer_.reserve(kWriteChunk + fmt::kBlobAlign);
     // The header is written last; until then its page is zeros, and blobs start on the next page.
@@ -257,7 +268,10 @@ void PackWriter::finish(const PackContents& contents) {
         fail_io("cannot close");
     }
     fd_ = -1;
-    if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) fail_io("cannot rename");
+    // Without overwrite, a destination that appeared while we converted is not replaced.
+    const unsigned rename_flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+    if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, destination_.c_str(), rename_flags) != 0)
+        fail_io(errno == EEXIST ? "the destination appeared meanwhile; not replacing it with" : "cannot rename");
     finished_ = true;
     signal_cleanup::unregister_path(cleanup_slot_);  // the name now belongs to the finished pack
     cleanup_slot_ = -1;

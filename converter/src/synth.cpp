@@ -101,7 +101,11 @@ struct PixelRng {
 
 // ---------------------------------------------------------------- pixels
 
-enum class Kind { baseline420, color444, progressive, gray, cmyk, png };
+// ycck: TurboJPEG's CMYK JPEG, Adobe APP14 transform 2 (YCCK). cmyk: the same relabelled as a
+// plain Adobe CMYK JPEG (transform 0, component IDs 'C','M','Y','K'). ImageNet has both kinds:
+// of its 318 four-channel JPEGs with an Adobe marker, 247 are YCCK and 71 plain CMYK (counted in
+// nothings/stb PR #427).
+enum class Kind { baseline420, color444, progressive, gray, ycck, cmyk, png };
 
 // Cycling by index (rather than drawing) guarantees every kind shows up in any set of >= 4.
 Kind cycled_kind(uint64_t ordinal) {
@@ -112,6 +116,7 @@ Kind cycled_kind(uint64_t ordinal) {
 int channels_of(Kind kind) {
     switch (kind) {
         case Kind::gray: return 1;
+        case Kind::ycck:
         case Kind::cmyk: return 4;
         default: return 3;
     }
@@ -263,9 +268,15 @@ public:
             case Kind::progressive:
                 return jpeg(w, h, TJPF_RGB, TJSAMP_420, TJFLAG_PROGRESSIVE, name);
             case Kind::gray: return jpeg(w, h, TJPF_GRAY, TJSAMP_GRAY, 0, name);
+            case Kind::ycck: {
+                Bytes out = jpeg(w, h, TJPF_CMYK, TJSAMP_444, 0, name);
+                check_colorspace(out, TJCS_YCCK, name);
+                return out;
+            }
             case Kind::cmyk: {
                 Bytes out = jpeg(w, h, TJPF_CMYK, TJSAMP_444, 0, name);
-                check_cmyk(out, name);
+                relabel_ycck_as_cmyk(out, name);
+                check_colorspace(out, TJCS_CMYK, name);
                 return out;
             }
             case Kind::png: return encode_png(px_, w, h, name);
@@ -287,18 +298,53 @@ private:
         return Bytes(raw, raw + size);
     }
 
-    // TurboJPEG always writes TJPF_CMYK input as an Adobe (APP14, transform=2) YCCK JPEG, so
-    // the header reports TJCS_YCCK; accept plain TJCS_CMYK too in case that ever changes.
-    // Either way it is the 4-component file readers must cope with. Runs once per call.
-    static void check_cmyk(const Bytes& jpeg, const std::string& name) {
+    // TurboJPEG writes TJPF_CMYK input as an Adobe (APP14, transform 2) YCCK JPEG; libjpeg's
+    // own API could write plain CMYK (JCS_CMYK), but that would be another dependency. Since a
+    // YCCK file differs from a plain CMYK one only in the APP14 transform byte (and, by
+    // convention, the component IDs), relabel it: the result is a valid plain Adobe CMYK JPEG
+    // whose C, M, Y planes hold what were the Y, Cb, Cr planes, i.e. a linear mix of the painted
+    // (inverted) channels: still gradients, edges and noise. Single-scan (baseline) files only.
+    static void relabel_ycck_as_cmyk(Bytes& j, const std::string& name) {
+        static constexpr unsigned char kIds[] = {'C', 'M', 'Y', 'K'};
+        auto new_id = [&](unsigned char id) {
+            if (id < 1 || id > 4) fail(name, "unexpected component ID in TurboJPEG's YCCK output");
+            return kIds[id - 1];  // TurboJPEG numbers the components 1..4
+        };
+        bool adobe = false, sof = false;
+        size_t i = 2;
+        while (i + 4 <= j.size()) {
+            if (j[i] != 0xFF) break;
+            const unsigned char m = j[i + 1];
+            const size_t len = size_t{j[i + 2]} << 8 | j[i + 3];
+            unsigned char* d = j.data() + i + 4;  // segment data, len - 2 bytes
+            if (len < 2 || i + 2 + len > j.size()) break;
+            if (m == 0xEE && len >= 14 && std::memcmp(d, "Adobe", 5) == 0) {
+                d[11] = 0;  // transform: 0 = none (CMYK), was 2 (YCCK)
+                adobe = true;
+            } else if (m == 0xC0 && len >= 8 + 3u * d[5]) {  // SOF0: P, Y, X, Nf, Nf x (id, hv, tq)
+                for (unsigned c = 0; c < d[5]; ++c) d[6 + 3 * c] = new_id(d[6 + 3 * c]);
+                sof = true;
+            } else if (m == 0xDA && len >= 3 + 2u * d[0]) {  // SOS: Ns, Ns x (id, tables), ...
+                for (unsigned c = 0; c < d[0]; ++c) d[1 + 2 * c] = new_id(d[1 + 2 * c]);
+                if (!adobe || !sof) break;
+                return;  // entropy-coded data follows
+            }
+            i += 2 + len;
+        }
+        fail(name, "could not relabel TurboJPEG's YCCK output as plain CMYK");
+    }
+
+    // Runs once per quirk image.
+    static void check_colorspace(const Bytes& jpeg, int want, const std::string& name) {
         TjHandle d(tjInitDecompress());
         if (!d) fail(name, std::string("tjInitDecompress: ") + tjGetErrorStr2(nullptr));
         int w = 0, h = 0, subsamp = 0, colorspace = -1;
         if (tjDecompressHeader3(d.get(), jpeg.data(), jpeg.size(), &w, &h, &subsamp,
                                 &colorspace) != 0)
             fail(name, std::string("tjDecompressHeader3: ") + tjGetErrorStr2(d.get()));
-        if (colorspace != TJCS_CMYK && colorspace != TJCS_YCCK)
-            fail(name, "CMYK quirk image did not come out as a CMYK/YCCK JPEG");
+        if (colorspace != want)
+            fail(name, want == TJCS_YCCK ? "CMYK quirk image did not come out as a YCCK JPEG"
+                                         : "CMYK quirk image did not come out as a plain CMYK JPEG");
     }
 
     TjHandle tj_, tj_progressive_;
@@ -472,6 +518,7 @@ void write_text(const fs::path& path, const std::vector<std::string>& lines) {
 struct Quirks {
     bool on = false;
     size_t cmyk_class = 0, cmyk_image = 0, png_class = 0, png_image = 0;
+    Kind cmyk_kind = Kind::ycck;  // the four-channel JPEG: YCCK or plain CMYK
 };
 
 Quirks choose_quirks(const Options& o) {
@@ -485,6 +532,9 @@ Quirks choose_quirks(const Options& o) {
     q.png_image = rng.below(o.per_class);
     if (q.png_class == q.cmyk_class && q.png_image == q.cmyk_image)
         q.png_image = (q.png_image + 1) % o.per_class;  // one class: keep the two apart
+    // Drawn last, so the draws above (and the files of older versions) stay as they were.
+    // About 1 in 4, as in ImageNet (see Kind).
+    q.cmyk_kind = rng.below(4) == 0 ? Kind::cmyk : Kind::ycck;
     return q;
 }
 
@@ -504,8 +554,8 @@ uint64_t write_train(const Options& o, const fs::path& path, const std::vector<T
             const std::string name = c.file_name(j);
             Kind kind = cycled_kind(uint64_t{ci} * o.per_class + j);
             if (q.on && ci == q.cmyk_class && j == q.cmyk_image) {
-                kind = Kind::cmyk;
-                s.cmyk_name = name;
+                kind = q.cmyk_kind;
+                s.cmyk_name = name;  // CMYK or YCCK
             } else if (q.on && ci == q.png_class && j == q.png_image) {
                 kind = Kind::png;
                 s.png_name = name;

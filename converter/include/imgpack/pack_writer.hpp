@@ -83,6 +83,7 @@ private:
 
     std::filesystem::path destination_, temp_path_;
     int fd_ = -1;
+    bool overwrite_ = false;
     int cleanup_slot_ = -1;             // signal_cleanup registration of temp_path_
     bool finished_ = false;
     uint64_t offset_ = 0;               // file offset of buffer_[0]
