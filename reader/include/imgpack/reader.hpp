@@ -365,19 +365,32 @@ struct State {
         strings = std::string_view(reinterpret_cast<const char*>(base + s->offset), s->length);
     }
 
-    void read_classes() {
-        const SectionInfo* s = the_one(format::SectionKind::class_table);
-        if (!s) return;
+    // A table section (class table, skipped): u32 count, u32 entry_size, then the entries, all
+    // inside the section. `entries` is null when the file has no such section.
+    struct Table {
+        const unsigned char* entries = nullptr;
+        uint32_t count = 0, entry_size = 0;
+        const unsigned char* entry(uint32_t i) const { return entries + uint64_t{i} * entry_size; }
+    };
+    Table read_table(format::SectionKind kind, uint32_t min_entry_size, const std::string& what) const {
+        static_assert(format::kClassTableHeaderSize == 8 && format::kSkippedHeaderSize == 8);
+        const SectionInfo* s = the_one(kind);
+        if (!s) return {};
         const unsigned char* p = base + s->offset;
-        if (s->length < format::kClassTableHeaderSize) fail("class table shorter than its header");
+        if (s->length < 8) fail(what + " shorter than its header");
         uint32_t count = format::load<uint32_t>(p), entry = format::load<uint32_t>(p + 4);
-        if (entry < format::kClassEntrySize) fail("class table entry size " + std::to_string(entry) + " too small");
-        if (uint64_t{count} * entry > s->length - format::kClassTableHeaderSize)
-            fail("class table of " + std::to_string(count) + " entries overruns its section");
-        if (count > uint32_t(INT32_MAX)) fail("class table too large");
-        classes.reserve(count);
-        for (uint32_t i = 0; i < count; ++i) {
-            format::ClassEntry c = format::decode_class_entry(p + format::kClassTableHeaderSize + uint64_t{i} * entry);
+        if (entry < min_entry_size) fail(what + " entry size " + std::to_string(entry) + " too small");
+        if (uint64_t{count} * entry > s->length - 8)
+            fail(what + " of " + std::to_string(count) + " entries overruns its section");
+        return {p + 8, count, entry};
+    }
+
+    void read_classes() {
+        const Table t = read_table(format::SectionKind::class_table, format::kClassEntrySize, "class table");
+        if (t.count > uint32_t(INT32_MAX)) fail("class table too large");
+        classes.reserve(t.count);
+        for (uint32_t i = 0; i < t.count; ++i) {
+            format::ClassEntry c = format::decode_class_entry(t.entry(i));
             std::string what = "class " + std::to_string(i);
             classes.push_back({string(c.wnid, what + " WNID"), string(c.name, what + " name")});
             if (classes.back().wnid.empty()) fail(what + ": empty WNID");
@@ -478,17 +491,10 @@ struct State {
     }
 
     void read_skipped() {
-        const SectionInfo* s = the_one(format::SectionKind::skipped);
-        if (!s) return;
-        const unsigned char* p = base + s->offset;
-        if (s->length < format::kSkippedHeaderSize) fail("skipped section shorter than its header");
-        uint32_t count = format::load<uint32_t>(p), entry = format::load<uint32_t>(p + 4);
-        if (entry < format::kSkippedEntrySize) fail("skipped entry size " + std::to_string(entry) + " too small");
-        if (uint64_t{count} * entry > s->length - format::kSkippedHeaderSize)
-            fail("skipped section of " + std::to_string(count) + " entries overruns its section");
-        skipped.reserve(count);
-        for (uint32_t i = 0; i < count; ++i) {
-            format::SkippedEntry e = format::decode_skipped_entry(p + format::kSkippedHeaderSize + uint64_t{i} * entry);
+        const Table t = read_table(format::SectionKind::skipped, format::kSkippedEntrySize, "skipped section");
+        skipped.reserve(t.count);
+        for (uint32_t i = 0; i < t.count; ++i) {
+            format::SkippedEntry e = format::decode_skipped_entry(t.entry(i));
             auto what = [&] { return "skipped entry " + std::to_string(i); };
             skipped.push_back({string(e.split, what), string(e.entry, what), string(e.reason, what)});
         }
