@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <new>
 #include <span>
 #include <string>
 #include <vector>
@@ -77,17 +78,33 @@ public:
     uint64_t bytes_written() const { return offset_ + buffer_.size(); }
 
 private:
-    void write_all(const unsigned char* data, size_t size);
-    void flush_buffer();
+    // Page-aligned storage, so that whole pages of the buffer can go out with O_DIRECT.
+    template <class T>
+    struct PageAligned {
+        using value_type = T;
+        static constexpr std::align_val_t kAlign{4096};
+        PageAligned() = default;
+        template <class U>
+        PageAligned(const PageAligned<U>&) {}
+        T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+        void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+        template <class U>
+        bool operator==(const PageAligned<U>&) const { return true; }
+    };
+
+    void write_at(int fd, const unsigned char* data, size_t size, uint64_t offset);
+    void flush_pages();  // writes the buffer's whole pages; keeps the partial last page
+    void flush_all();    // writes everything buffered
     [[noreturn]] void fail_io(const std::string& what) const;
 
     std::filesystem::path destination_, temp_path_;
     int fd_ = -1;
+    int direct_fd_ = -1;                // the same file opened O_DIRECT, or -1 (see the .cpp)
     bool overwrite_ = false;
     int cleanup_slot_ = -1;             // signal_cleanup registration of temp_path_
     bool finished_ = false;
-    uint64_t offset_ = 0;               // file offset of buffer_[0]
-    std::vector<unsigned char> buffer_; // pending bytes, written in large chunks
+    uint64_t offset_ = 0;               // file offset of buffer_[0]; page-aligned while direct_fd_ >= 0
+    std::vector<unsigned char, PageAligned<unsigned char>> buffer_;  // pending bytes, written in large chunks
     struct BlobHasher;
     BlobHasher* blob_hash_ = nullptr;   // XXH3 state over the blob section
 };
