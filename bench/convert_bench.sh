@@ -9,17 +9,20 @@
 #   (a) floor:   bsdtar -xOf TRAIN.tar > FILE && sync --data FILE   (libarchive reads, writes, fdatasync)
 #   (b) convert: imgpack convert --train TRAIN.tar -o PACK -f -q     (it fsyncs the pack itself)
 #   (c) copy:    cp TRAIN.tar COPY && sync --data COPY
+#   (b') convert as (b), with IMGPACK_NO_DIRECT_IO=1: blobs through the page cache, not O_DIRECT
 # and reported as median [min..max] with the ratios (b)/(a) and (b)/(c) (targets: <= 1.10 and
-# <= 1.5). Then, untimed by this script: one conversion printing its own summary and CPU split
-# (-j 2), one with -j 1; then copies of the pack written with cp and with dd at write sizes from
-# 4 KiB to 8 MiB: their write time, and random ~110 KB record reads on a fresh mapping of each.
+# <= 1.5). Then: one conversion printing its own summary and CPU split (-j 2), one with -j 1;
+# then copies of the pack written with cp and with dd at write sizes from 4 KiB to 8 MiB (and
+# O_DIRECT): their write time, and random ~105 KB record reads on a fresh mapping of each.
+# Takes about 6 minutes (plus 2-4 the first time, to make the input).
 #
-#   bench/convert_bench.sh [--build DIR] [--reps N] [--classes N] [--per-class M]
+#   bench/convert_bench.sh [--build DIR] [--reps N] [--settle SECONDS] [--classes N] [--per-class M]
 #                          [--min-side A] [--max-side B] [--quality Q] [--seed S] [--work DIR]
 set -euo pipefail
 
 BUILD=build
-REPS=7
+REPS=5
+SETTLE=3  # seconds to wait before each timed run (see settle below)
 CLASSES=40 PER_CLASS=550  # 22,000 JPEGs
 MIN_SIDE=450 MAX_SIDE=550 QUALITY=96  # mean ~107 KB, ImageNet's train mean is ~110 KB
 SEED=1
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
+        --settle) SETTLE=$2; shift 2 ;;
         --classes) CLASSES=$2; shift 2 ;;
         --per-class) PER_CLASS=$2; shift 2 ;;
         --min-side) MIN_SIDE=$2; shift 2 ;;
@@ -52,6 +56,19 @@ for tool in bsdtar /usr/bin/time sync cp dd; do
 done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Before every timed run: the previous outputs are deleted and synced (the delete's journal commit
+# and discards, and any writeback left over, are paid here, untimed), then SETTLE seconds pass.
+# The wait puts every run in the same memory state. On a VM whose balloon reports free memory to
+# the host (virtio-balloon free page reporting, as on the machine docs/performance.md describes),
+# memory freed by a delete is handed back within 1-3 s, and writing into memory the host took back
+# costs far more system time when the page cache allocates it as 2 MiB folios (large write()s)
+# than as small ones: without the wait, a run's speed would depend on what the run before it
+# freed. The last section below shows the effect.
+settle() {
+    rm -f "$@"
+    sync
+    sleep "$SETTLE"
+}
 now() { echo "$EPOCHREALTIME"; }
 # median, min and max of the numbers on stdin: "MEDIAN MIN MAX"
 stats() { sort -g | awk '{v[NR]=$1} END {m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; print m, v[1], v[NR]}'; }
@@ -83,6 +100,7 @@ trap cleanup EXIT
 
 avail_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM ($((avail_kib / 1048576)) GiB available), Linux $(uname -r)"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min averages; other work on the machine adds noise)"
 echo "disk:    $WORK on $(df --output=source,fstype -h "$WORK" | tail -1 | tr -s ' ')"
 echo "input:   $TRAIN: $(awk -v b="$TAR_BYTES" 'BEGIN {printf "%.2f GB (%.2f GiB)", b/1e9, b/2^30}'), $IMAGES JPEGs in $CLASSES class tars"
 if [ $((TAR_BYTES / 1024 * 3)) -gt "$avail_kib" ]; then
@@ -98,25 +116,26 @@ command -v fincore >/dev/null && echo "page cache: $(fincore --noheadings --outp
 run_floor()   { bsdtar -xOf "$TRAIN" >"$FLOOR" && sync --data "$FLOOR"; }
 run_convert() { "$IMGPACK" convert --train "$TRAIN" -o "$PACK" -f -q; }
 run_copy()    { cp "$TRAIN" "$COPY" && sync --data "$COPY"; }
-METHODS=(floor convert copy)
+# (b') the converter forced to write its blobs through the page cache, as before it used O_DIRECT
+# (with a converter that does not know IMGPACK_NO_DIRECT_IO this is (b) again).
+run_buffered() { IMGPACK_NO_DIRECT_IO=1 "$IMGPACK" convert --train "$TRAIN" -o "$PACK" -f -q; }
+METHODS=(floor convert copy buffered)
 declare -A WALL USER SYS BYTES  # method -> one value per round (seconds), or its output's size
 TIMEFORMAT='%R %U %S'          # bash's `time`: wall, user and system seconds (children included)
 
-say "$REPS rounds of (a) floor, (b) convert, (c) copy; the order rotates each round"
+say "$REPS rounds of (a) floor, (b) convert, (c) copy, (b') convert with buffered writes; the order rotates each round"
 for ((r = 0; r < REPS; r++)); do
     line="round $((r + 1)):"
     for ((k = 0; k < ${#METHODS[@]}; k++)); do
         m=${METHODS[(r + k) % ${#METHODS[@]}]}
-        # Untimed: delete the previous outputs and let the disk settle (the delete's journal commit
-        # and discards, any writeback left over), so that no run pays for another's work.
-        rm -f "$FLOOR" "$PACK" "$COPY"
-        sync
+        settle "$FLOOR" "$PACK" "$COPY"
         # The method's own stderr goes to ours (fd 3); only `time`'s line goes to the file.
         { time "run_$m" 2>&3; } 3>&2 2>"$WORK/time.txt"
         read -r wall user sys <"$WORK/time.txt"
         WALL[$m]="${WALL[$m]:-} $wall" USER[$m]="${USER[$m]:-} $user" SYS[$m]="${SYS[$m]:-} $sys"
         case $m in
             floor) BYTES[$m]=$(stat -c %s "$FLOOR") ;;
+            buffered) ;;
             convert) BYTES[$m]=$(stat -c %s "$PACK")
                      JPEG_BYTES=$("$IMGPACK" info "$PACK" --json |
                          sed 's/.*"name":"train","records":[0-9]*,"bytes":\([0-9]*\).*/\1/') ;;
@@ -142,6 +161,7 @@ for m in "${METHODS[@]}"; do
         floor) label="(a) bsdtar -xOf + sync --data" ;;
         convert) label="(b) imgpack convert" ;;
         copy) label="(c) cp + sync --data" ;;
+        buffered) label="(b') convert, buffered writes" ;;
     esac
     awk -v l="$label" -v m="$med" -v lo="$lo" -v hi="$hi" -v b="$TAR_BYTES" -v n="$IMAGES" \
         -v u="$(spread "${USER[$m]}" | cut -d' ' -f1)" -v s="$(spread "${SYS[$m]}" | cut -d' ' -f1)" \
@@ -156,14 +176,14 @@ ratio() {  # ratio NUM DEN: "median [min..max] per round; X of the medians"
 }
 echo "  ratio (b)/(a) convert/floor = $(ratio convert floor)   (target <= 1.10)"
 echo "  ratio (b)/(c) convert/copy  = $(ratio convert copy)   (target <= 1.5)"
+echo "  ratio (b')/(a) buffered/floor = $(ratio buffered floor)"
 
 # ---- where the converter's time goes: its own summary (CPU per stage), -j 2 and -j 1 -------------
 # (The default, one worker per core, is -j $(nproc) here.)
 for jobs in 2 1; do
     echo
     say "one more conversion, -j $jobs (default here: -j $(nproc)), not quiet (its summary), under /usr/bin/time -v"
-    rm -f "$PACK"
-    sync
+    settle "$PACK"
     /usr/bin/time -v "$IMGPACK" convert --train "$TRAIN" -o "$PACK" -f -j "$jobs" 2>"$WORK/time.txt" |
         grep -E '^wrote|throughput|cpu:' || true
     grep -E 'Elapsed|User time|System time|Percent of CPU|Maximum resident' "$WORK/time.txt" | sed 's/^\s*/  time: /'
@@ -174,28 +194,41 @@ done
 # in (ext4 has large folios since Linux 6.16), and reading a record through a new mapping takes a
 # page fault per folio, so small folios make such reads slower. The pack left by the -j 1 run
 # above sits in the page cache as the converter wrote it. Each copy of it below holds the same
-# bytes, written another way (timed, with fdatasync, like the rounds above); then random ~110 KB
-# record reads through a fresh mapping of the copy and of the converter's pack, alternating; then
-# (root only) the copy's folio sizes from /proc/kpageflags.
+# bytes, written another way, timed with its fdatasync like the rounds above: cp; dd with write
+# sizes from 4 KiB to 8 MiB; dd bs=8M again without the wait, into the memory the previous copy's
+# 2 MiB folios just freed; dd with O_DIRECT (no page cache; read back once, so readahead fills
+# it). Then random ~105 KB record reads through a fresh mapping of the copy and of the
+# converter's pack, alternating, and (root only) the copy's folio sizes from /proc/kpageflags.
 echo
-say "write size: copies of the pack written different ways; random ~110 KB record reads on a fresh mapping"
+say "write size: copies of the pack written different ways; random ~105 KB record reads on a fresh mapping"
+# The converter writes its blobs with O_DIRECT, so they are not in the page cache after it: read
+# the pack once, as a first reader would, so that readahead fills the cache (a no-op for pages
+# already there). Its folio sizes below are what a later reader's mapping meets.
+cat "$PACK" >/dev/null
 "$PACK_BENCH" folios "$PACK" | sed 's/^/  /'
-printf '  %-22s %8s %8s %8s   %-28s %s\n' "copy written by" "wall s" "sys s" "MB/s" "fresh-mapping read, us/read" "fault cost, us/read"
-for how in cp "dd bs=4k" "dd bs=64k" "dd bs=256k" "dd bs=1M" "dd bs=8M"; do
-    rm -f "$COPY_PACK"
-    sync
-    if [ "$how" = cp ]; then
-        { time { cp "$PACK" "$COPY_PACK" && sync --data "$COPY_PACK"; } 2>&3; } 3>&2 2>"$WORK/time.txt"
+printf '  %-24s %7s %7s %6s   %-33s %s\n' "copy written by" "wall s" "sys s" "MB/s" "fresh-mapping read, us/read" "fault cost, us/read"
+for how in cp "dd bs=4k" "dd bs=64k" "dd bs=256k" "dd bs=1M" "dd bs=8M" "dd bs=8M, no wait" "dd bs=8M oflag=direct"; do
+    if [ "$how" = "dd bs=8M, no wait" ]; then
+        rm -f "$COPY_PACK"  # the bs=8M copy just made: its 2 MiB folios are freed and reused at once
+        sync
     else
-        { time dd if="$PACK" of="$COPY_PACK" "${how#dd }" conv=fdatasync status=none 2>&3; } 3>&2 2>"$WORK/time.txt"
+        settle "$COPY_PACK"
     fi
+    case $how in
+        cp) { time { cp "$PACK" "$COPY_PACK" && sync --data "$COPY_PACK"; } 2>&3; } 3>&2 2>"$WORK/time.txt" ;;
+        *) flags=${how#dd }; flags=${flags%, no wait}
+           { time dd if="$PACK" of="$COPY_PACK" $flags conv=fdatasync status=none 2>&3; } 3>&2 2>"$WORK/time.txt" ;;
+    esac
     read -r wall user sys <"$WORK/time.txt"
-    # Lines "file fresh min max mapped fault", the copy's and the converter's pack's.
+    # O_DIRECT writes leave nothing in the page cache: read the copy once (readahead fills the
+    # cache) so that the fresh-mapping reads below measure the folios a later reader gets.
+    [[ $how == *direct* ]] && cat "$COPY_PACK" >/dev/null
+    # Lines "file fresh min max mapped fault resident%", the copy's and the converter's pack's.
     "$PACK_BENCH" fresh-read "$COPY_PACK" "$PACK" --reads 2000 --rounds 7 --tsv >"$WORK/fresh.txt"
-    read -r _ c_fresh c_lo c_hi _ c_fault < <(sed -n 1p "$WORK/fresh.txt")
-    read -r _ p_fresh _ _ _ p_fault < <(sed -n 2p "$WORK/fresh.txt")
-    printf '  %-22s %8.2f %8.2f %8.0f   %6.2f [%.2f..%.2f] (pack %.2f)   %5.2f (pack %.2f)\n' "$how" "$wall" "$sys" \
+    read -r _ c_fresh c_lo c_hi _ c_fault _ < <(sed -n 1p "$WORK/fresh.txt")
+    read -r _ p_fresh _ _ _ p_fault _ < <(sed -n 2p "$WORK/fresh.txt")
+    printf '  %-24s %7.2f %7.2f %6.0f   %6.2f [%.2f..%.2f] (pack %.2f)   %5.2f (pack %.2f)\n' "$how" "$wall" "$sys" \
         "$(awk -v b="${BYTES[convert]}" -v w="$wall" 'BEGIN {print b/w/1e6}')" "$c_fresh" "$c_lo" "$c_hi" "$p_fresh" \
         "$c_fault" "$p_fault"
-    "$PACK_BENCH" folios "$COPY_PACK" | sed "s|^$COPY_PACK|    $how|"
+    "$PACK_BENCH" folios "$COPY_PACK" | sed "s|^$COPY_PACK: [0-9.]* MiB, bytes by page-cache folio size:|      folios:|"
 done
