@@ -21,6 +21,8 @@
 //
 // Neither mode reads from disk on purpose: both expect the pack in the page cache and say how
 // much of it is (mincore) before timing.
+#include "bench_args.hpp"
+
 #include <imgpack/reader.hpp>
 
 #include <fcntl.h>
@@ -61,13 +63,7 @@ constexpr const char* kUsage =
     "       imgpack_bench_pack fresh-read PACK [PACK...] [--reads N] [--rounds R] [--seed S] [--tsv]\n"
     "       imgpack_bench_pack folios FILE [FILE...]\n";
 
-unsigned parse_unsigned(const std::string& flag, const char* text) {
-    char* end = nullptr;
-    unsigned long v = std::strtoul(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v == 0 || v > 1'000'000'000)
-        throw std::invalid_argument(flag + " needs a positive integer, not '" + text + "'");
-    return static_cast<unsigned>(v);
-}
+using imgpack::bench::parse_unsigned;
 
 Options parse_args(int argc, char** argv) {
     Options o;

@@ -5,6 +5,8 @@
 //
 //   imgpack_bench_read [--classes N] [--per-class M] [--min-side A] [--max-side B]
 //                      [--rounds R] [--seed S] [--keep DIR]
+#include "bench_args.hpp"
+
 #include <imgpack/reader.hpp>
 
 #include <fcntl.h>
@@ -55,13 +57,7 @@ constexpr const char* kUsage =
     "  --keep DIR  make the data in DIR and leave it there; a later run with the same\n"
     "              data flags reuses it (default: a temporary directory, removed at exit)\n";
 
-unsigned parse_unsigned(const std::string& flag, const char* text) {
-    char* end = nullptr;
-    unsigned long v = std::strtoul(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v == 0 || v > 1'000'000'000)
-        throw std::invalid_argument(flag + " needs a positive integer, not '" + text + "'");
-    return static_cast<unsigned>(v);
-}
+using imgpack::bench::parse_unsigned;
 
 Options parse_args(int argc, char** argv) {
     Options o;

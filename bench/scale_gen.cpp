@@ -20,6 +20,8 @@
 // counts as even as 1,281,167 allows (167 classes of 1,282 and 833 of 1,281), 50 validation
 // images per class, and no subset lists (the benchmark then asks the converter for generated
 // 1pct/10pct subsets).
+#include "bench_args.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <turbojpeg.h>
@@ -64,13 +66,7 @@ constexpr const char* kUsage =
     "               1percent.txt, 10percent.txt); default: made-up WNIDs, even counts\n"
     "  --side S     images are S x S pixels (default 16); --quality Q (default 90)\n";
 
-unsigned parse_unsigned(const std::string& flag, const char* text, unsigned max) {
-    char* end = nullptr;
-    unsigned long v = std::strtoul(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v == 0 || v > max)
-        throw std::invalid_argument(flag + " needs an integer in 1.." + std::to_string(max) + ", not '" + text + "'");
-    return static_cast<unsigned>(v);
-}
+using imgpack::bench::parse_unsigned;
 
 Options parse_args(int argc, char** argv) {
     Options o;
