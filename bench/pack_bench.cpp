@@ -22,6 +22,7 @@
 // Neither mode reads from disk on purpose: both expect the pack in the page cache and say how
 // much of it is (mincore) before timing.
 #include "bench_args.hpp"
+#include "measure.hpp"
 
 #include <imgpack/reader.hpp>
 
@@ -102,22 +103,9 @@ Options parse_args(int argc, char** argv) {
 
 inline void use(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
 
-double seconds_of(const std::function<void()>& f) {
-    auto start = Clock::now();
-    f();
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-struct Spread {
-    double median, min, max;
-};
-
-Spread spread(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    return {median, v.front(), v.back()};
-}
+using imgpack::bench::seconds_of;
+using imgpack::bench::Spread;
+using imgpack::bench::spread;
 
 // Share of a file's pages in the page cache, from mincore on a throwaway mapping (no faults).
 double resident_share(const std::string& path) {

@@ -6,6 +6,7 @@
 //   imgpack_bench_read [--classes N] [--per-class M] [--min-side A] [--max-side B]
 //                      [--rounds R] [--seed S] [--keep DIR]
 #include "bench_args.hpp"
+#include "measure.hpp"
 
 #include <imgpack/reader.hpp>
 
@@ -245,22 +246,9 @@ size_t read_record(const imgpack::Split& split, size_t i, std::vector<unsigned c
 
 // ---- measuring ---------------------------------------------------------------------------------
 
-double seconds_of(const std::function<void()>& f) {
-    auto start = Clock::now();
-    f();
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-struct Spread {
-    double median, min, max;
-};
-
-Spread spread(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    return {median, v.front(), v.back()};
-}
+using imgpack::bench::seconds_of;
+using imgpack::bench::Spread;
+using imgpack::bench::spread;
 
 // Everything both readers need: the pack, and each record's file in the tree, by record index.
 struct Dataset {
