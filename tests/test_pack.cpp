@@ -17,6 +17,7 @@ std::vector<unsigned char> bytes_of(const std::string& s) { return {s.begin(), s
 
 // A small pack: 2 classes, a labeled split of 4 records, an unlabeled split of 1, a subset.
 struct SmallPack {
+    std::vector<std::string> train_names{"a.JPEG", "b.JPEG", "c.JPEG", "d.JPEG"};  // sorted
     std::vector<std::vector<unsigned char>> blobs{bytes_of("alpha-bytes"), bytes_of("b"), bytes_of(std::string(5000, 'c')),
                                                   bytes_of("delta"), bytes_of("the test image")};
     void write(const std::filesystem::path& out) const {
@@ -38,7 +39,8 @@ struct SmallPack {
         };
         imgpack::PackContents c;
         c.classes = {{"n00000001", "first class"}, {"n00000002", ""}};
-        c.splits.push_back({"train", {rec("a.JPEG", 0, 0), rec("b.JPEG", 1, 1), rec("c.JPEG", 2, 1), rec("d.JPEG", 3, 0)}});
+        c.splits.push_back({"train", {rec(train_names[0], 0, 0), rec(train_names[1], 1, 1), rec(train_names[2], 2, 1),
+                                      rec(train_names[3], 3, 0)}});
         c.splits.push_back({"test", {rec("t.JPEG", 4, fmt::kUnlabeled)}});
         c.subsets.push_back({"half", "train", "list:half.txt", {1, 3}});
         w.finish(c);
@@ -221,6 +223,28 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
             expect(edit([&](auto& f) { f[s.offset + s.length / 2] ^= 0x04; }, false), "checksum mismatch");
         }
     }
+    SUBCASE("damage is named as damage, even where it also breaks a rule, and in a section's last byte") {
+        // The strings and split checksums are computed while the records are checked (reader.hpp,
+        // SectionHasher): a record that breaks a rule must still be reported as a damaged section
+        // when its checksum fails, and bytes past the last record or string are still covered.
+        size_t r = record_at(good, 0, 1);
+        auto label = [&](auto& f) { fmt::store<int32_t>(f.data() + r + 32, 2); };
+        expect(edit(label), "label 2 is not a class");
+        expect(edit(label, false), "(split) checksum mismatch");
+        auto strings = test::find_section(good, fmt::SectionKind::strings);
+        size_t name_end = strings.offset + fmt::load<uint32_t>(good.data() + r + 20) + fmt::load<uint16_t>(good.data() + r + 24);
+        auto unterminated = [&](auto& f) { f[name_end] = 'x'; };
+        expect(edit(unterminated), "NUL-terminated");
+        expect(edit(unterminated, false), "(strings) checksum mismatch");
+        for (auto kind : {fmt::SectionKind::strings, fmt::SectionKind::split}) {
+            for (int i = 0; i < (kind == fmt::SectionKind::split ? 2 : 1); ++i) {
+                auto s = test::find_section(good, kind, i);
+                CAPTURE(i);
+                expect(edit([&](auto& f) { f[s.offset + s.length - 1] ^= 0x80; }, false), "checksum mismatch");
+                expect(edit([&](auto& f) { f[s.offset] ^= 0x01; }, false), "checksum mismatch");
+            }
+        }
+    }
     SUBCASE("versions and flags") {
         expect(edit([](auto& f) { fmt::store<uint16_t>(f.data() + 8, 2); }), "format version 2.1 is not readable");
         // A newer major version is named as such even when its header no longer checksums as v1's.
@@ -328,6 +352,58 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
         CHECK(q.split("train")[0].verify());
         CHECK_FALSE(q.split("train")[2].verify());
         CHECK_FALSE(q.verify_section(q.sections()[0]));
+    }
+}
+
+TEST_CASE("pack: names are ordered bytewise, as std::string orders them") {
+    // open() compares each name with the one before 8 bytes at a time (State::bytewise_less). It
+    // must agree with std::string_view's < everywhere: within and across 8-byte words, on bytes
+    // above 0x7F (unsigned), and where one name is a prefix of the other.
+    std::mt19937 rng(7);
+    const std::string alphabet = std::string("ab0_.\x7f\x80\xff", 8);
+    auto pick = [&] { return alphabet[rng() % alphabet.size()]; };
+    size_t disagreements = 0, less = 0;
+    std::string example;
+    for (int i = 0; i < 100000; ++i) {
+        std::string a;
+        for (size_t n = rng() % 26; n > 0; --n) a += pick();
+        std::string b = a;  // most pairs share a prefix, as names in one class do
+        switch (rng() % 5) {
+            case 4:  // a common prefix, then independent tails: several bytes differ in one word
+                b.resize(rng() % (b.size() + 1));
+                for (size_t n = rng() % 12; n > 0; --n) b += pick();
+                break;
+            case 0: if (!b.empty()) b[rng() % b.size()] = pick(); break;
+            case 1: b.resize(rng() % (b.size() + 1)); break;
+            case 2: b += pick(); break;
+            default: b += pick(), a += pick();  // equal up to the last byte
+        }
+        bool want = std::string_view(a) < std::string_view(b);
+        less += want;
+        if (imgpack::detail::State::bytewise_less(a, b) != want && disagreements++ == 0) example = a + " | " + b;
+    }
+    CHECK_MESSAGE(disagreements == 0, "first disagreement: ", example);
+    CHECK(less > 20000);  // both outcomes were exercised
+
+    // And through open(): long names that differ only past their first 8 bytes, in high bytes.
+    TempDir dir;
+    SmallPack pack;
+    // The 2nd and 3rd differ in two bytes of one 8-byte word ('1' < '2', then 0xFF > 0x80): only
+    // a compare in byte order, not a little-endian word compare, puts them right.
+    pack.train_names = {"n01440764_10009.JPEG", "n01440764_1001\xff.JPEG", "n01440764_1002\x80.JPEG",
+                        "n01440764_1002\x80.JPEGx"};
+    REQUIRE(std::is_sorted(pack.train_names.begin(), pack.train_names.end()));
+    pack.write(dir / "long.imgpack");
+    imgpack::Pack p = imgpack::Pack::open((dir / "long.imgpack").string());
+    for (size_t i = 0; i < 4; ++i) CHECK(p.split("train")[i].name == pack.train_names[i]);
+    for (size_t swap : {0, 1, 2}) {
+        auto f = test::read_file(dir / "long.imgpack");
+        size_t r = test::find_section(f, fmt::SectionKind::split, 0).offset + fmt::kSplitHeaderSize + swap * fmt::kRecordSize;
+        std::swap_ranges(f.begin() + r, f.begin() + r + fmt::kRecordSize, f.begin() + r + fmt::kRecordSize);
+        test::reseal(f);
+        test::write_file(dir / "bad.imgpack", f);
+        CAPTURE(swap);
+        CHECK(open_error(dir / "bad.imgpack").find("sorted by name") != std::string::npos);
     }
 }
 

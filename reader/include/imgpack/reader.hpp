@@ -193,6 +193,39 @@ struct SectionInfo {
 
 namespace detail {
 
+// The XXH3-64 of one section, computed a block at a time as open()'s checks reach the bytes, so
+// the strings and the record arrays come from memory once, not once to hash and again to check.
+class SectionHasher {
+public:
+    SectionHasher(const unsigned char* data, uint64_t length) : data_(data), length_(length) {
+        XXH3_64bits_reset(&state_);
+    }
+    // Everything before byte `end` of the section has been hashed (and often a block more).
+    void advance_to(uint64_t end) {
+        if (end > done_) advance(end);
+        // One core's loads alone reach a fraction of the memory's bandwidth: ask for the next
+        // block's lines while the checks work on this one, so hashing it finds them in cache.
+        if (length_ > 0) __builtin_prefetch(data_ + std::min(end + kBlock, length_ - 1));
+    }
+    uint64_t finish() {
+        advance(length_);
+        return XXH3_64bits_digest(&state_);
+    }
+
+private:
+    // Hashed a block at a time, and the next block prefetched: 16 KiB measured as fast as any
+    // size from 8 to 64 KiB, and faster than 128 KiB or more (ImageNet-sized pack, 2 cores).
+    static constexpr uint64_t kBlock = 16 << 10;
+    void advance(uint64_t end) {
+        uint64_t to = std::min(length_, std::max(end, done_ + kBlock));
+        XXH3_64bits_update(&state_, data_ + done_, to - done_);
+        done_ = to;
+    }
+    XXH3_state_t state_;
+    const unsigned char* data_;
+    uint64_t length_, done_ = 0;
+};
+
 // Owns the mapping and everything derived from it at open. Immutable after open.
 struct State {
     std::string path;
@@ -206,6 +239,9 @@ struct State {
     std::vector<Subset> subsets;
     std::vector<SkippedInfo> skipped;
     const SectionInfo* blob_section = nullptr;
+    // Open-time only: the strings section's checksum, advanced as string references are checked.
+    std::unique_ptr<SectionHasher> strings_hash;
+    size_t strings_section = 0;
 
     State() = default;
     State(const State&) = delete;
@@ -254,12 +290,21 @@ struct State {
     // the strings section. `what` describes the reference for the error message; it is a
     // callable so the hot path (one call per record) builds no message.
     template <class What>
-    std::string_view string(format::StringRef ref, What&& what) const {
+    std::string_view string(format::StringRef ref, What&& what) {
+        if (ref.offset > strings.size() || ref.length >= strings.size() - ref.offset) [[unlikely]]
+            bad_string(ref, what);
+        uint64_t end = uint64_t{ref.offset} + ref.length + 1;
+        if (strings_hash) strings_hash->advance_to(end);
+        if (strings[end - 1] != '\0') [[unlikely]] bad_string(ref, what);
+        return {strings.data() + ref.offset, ref.length};
+    }
+    // Out of line, so that string() stays small enough to inline into the per-record loop.
+    template <class What>
+    [[noreturn, gnu::noinline, gnu::cold]] void bad_string(format::StringRef ref, What& what) const {
         if (ref.offset > strings.size() || ref.length >= strings.size() - ref.offset)
             fail(describe(what) + ": string [" + std::to_string(ref.offset) + ", +" + std::to_string(ref.length) +
                  "] outside the strings section (" + std::to_string(strings.size()) + " bytes)");
-        if (strings[ref.offset + ref.length] != '\0') fail(describe(what) + ": string is not NUL-terminated");
-        return strings.substr(ref.offset, ref.length);
+        fail(describe(what) + ": string is not NUL-terminated");
     }
     template <class What>
     static std::string describe(What& what) {
@@ -339,14 +384,29 @@ struct State {
         for (size_t i = 1; i < ranges.size(); ++i)
             if (ranges[i].begin < ranges[i - 1].end)
                 fail(ranges[i - 1].what + " and " + ranges[i].what + " overlap");
-        // Metadata is small: check its checksums now. Blobs are checked per record, on demand.
+        // Rule 15. The small sections are checked now; the strings and the splits (99% of the
+        // metadata) while their contents are checked. Blobs are checked per record, on demand.
         for (size_t i = 0; i < sections.size(); ++i) {
             const SectionInfo& s = sections[i];
-            if (!s.known || s.kind == uint32_t(format::SectionKind::blobs)) continue;
-            if (XXH3_64bits(base + s.offset, s.length) != s.xxh3)
-                fail("section " + std::to_string(i) + " (" + format::section_kind_name(s.kind) +
-                     ") checksum mismatch (the section is corrupt)");
+            if (!s.known || s.kind == uint32_t(format::SectionKind::blobs) || hashed_while_checked(s.kind)) continue;
+            check_checksum(i, XXH3_64bits(base + s.offset, s.length));
         }
+    }
+
+    static bool hashed_while_checked(uint32_t kind) {
+        return kind == uint32_t(format::SectionKind::strings) || kind == uint32_t(format::SectionKind::split);
+    }
+    void check_checksum(size_t i, uint64_t actual) const {
+        if (actual != sections[i].xxh3)
+            fail("section " + std::to_string(i) + " (" + format::section_kind_name(sections[i].kind) +
+                 ") checksum mismatch (the section is corrupt)");
+    }
+    // On the way out with an error: a section that fails its checksum is the better message (the
+    // structural error was likely its damage), so look for one among those not yet hashed whole.
+    void check_deferred_checksums() const {
+        for (size_t i = 0; i < sections.size(); ++i)
+            if (sections[i].known && hashed_while_checked(sections[i].kind))
+                check_checksum(i, XXH3_64bits(base + sections[i].offset, sections[i].length));
     }
 
     const SectionInfo* the_one(format::SectionKind kind) const {
@@ -363,6 +423,8 @@ struct State {
         const SectionInfo* s = the_one(format::SectionKind::strings);
         if (!s) fail("no strings section (every pack has exactly one)");
         strings = std::string_view(reinterpret_cast<const char*>(base + s->offset), s->length);
+        strings_section = size_t(s - sections.data());
+        strings_hash = std::make_unique<SectionHasher>(base + s->offset, s->length);
     }
 
     // A table section (class table, skipped): u32 count, u32 entry_size, then the entries, all
@@ -426,15 +488,33 @@ struct State {
             sp.count_ = h.record_count;
             sp.stride_ = h.record_size;
             if (sp.count_ > 0 && !blob_section) fail(what + " has records but the file has no blob section");
-            check_records(sp, what);
+            SectionHasher hash(p, s.length);
+            check_records(sp, what, hash);
+            check_checksum(size_t(&s - sections.data()), hash.finish());
             splits.push_back(sp);
         }
     }
 
-    void check_records(Split& sp, const std::string& what) const {
+    // a < b, comparing bytes as unsigned (as std::string_view's < does), 8 at a time: most
+    // names share a long prefix with the one before ("n01440764_1..."), and a call to memcmp
+    // per record cost more than the rest of the record's checks.
+    static bool bytewise_less(std::string_view a, std::string_view b) {
+        size_t n = std::min(a.size(), b.size()), i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x = format::load<uint64_t>(reinterpret_cast<const unsigned char*>(a.data() + i));
+            uint64_t y = format::load<uint64_t>(reinterpret_cast<const unsigned char*>(b.data() + i));
+            if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y);  // big-endian order = byte order
+        }
+        for (; i < n; ++i)
+            if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+        return a.size() < b.size();
+    }
+
+    void check_records(Split& sp, const std::string& what, SectionHasher& hash) {
         std::string_view previous;
         uint64_t total = 0;
         for (size_t i = 0; i < sp.count_; ++i) {
+            hash.advance_to(format::kSplitHeaderSize + (i + 1) * sp.stride_);
             format::Record r = format::decode_record(sp.records_ + i * sp.stride_);
             auto where = [&] { return what + " record " + std::to_string(i); };
             if (r.blob_offset < blob_section->offset ||
@@ -445,7 +525,7 @@ struct State {
                      std::to_string(blob_section->length) + ")");
             std::string_view name = string({r.name_offset, r.name_length}, [&] { return where() + " name"; });
             if (name.empty()) fail(where() + ": empty file name");
-            if (i > 0 && !(previous < name))
+            if (i > 0 && !bytewise_less(previous, name))
                 fail(where() + ": file name '" + std::string(name) + "' is not after '" + std::string(previous) +
                      "' (records must be sorted by name, without duplicates)");
             if (r.label != format::kUnlabeled && (r.label < 0 || size_t(r.label) >= classes.size()))
@@ -504,13 +584,20 @@ struct State {
         map(file);
         check_header();
         read_directory();
-        read_strings();
-        read_classes();
-        // Split pointers must stay put once subsets refer to them.
-        splits.reserve(sections.size());
-        read_splits();
-        read_subsets();
-        read_skipped();
+        try {
+            read_strings();
+            read_classes();
+            // Split pointers must stay put once subsets refer to them.
+            splits.reserve(sections.size());
+            read_splits();
+            read_subsets();
+            read_skipped();
+            check_checksum(strings_section, strings_hash->finish());
+        } catch (const Error&) {
+            check_deferred_checksums();
+            throw;
+        }
+        strings_hash.reset();
     }
 };
 
