@@ -161,6 +161,18 @@ TEST_CASE("pack: the destination appears only when complete") {
     size_t entries = 0;
     for (auto& e : std::filesystem::directory_iterator(dir.path())) (void)e, ++entries;
     CHECK(entries == 1);  // no temporary left behind
+
+    // Without overwrite, a destination that appears while the pack is written is not replaced.
+    auto late = dir / "late.imgpack";
+    {
+        imgpack::PackWriter w(late, false);
+        test::write_file(late, bytes_of("someone else's file"));
+        CHECK_THROWS_WITH_AS(w.finish({}), doctest::Contains("appeared meanwhile"), std::runtime_error);
+    }
+    CHECK(test::read_file(late) == bytes_of("someone else's file"));
+    entries = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir.path())) (void)e, ++entries;
+    CHECK(entries == 2);  // p.imgpack and late.imgpack: the temporary is gone
 }
 
 TEST_CASE("pack: the writer refuses contents that break the format's invariants") {

@@ -30,7 +30,10 @@ namespace {
 // readahead in 2 MiB folios, which keeps fresh-mapping reads cheap. The unaligned tail, the
 // metadata and the header go through the page cache as usual.
 constexpr size_t kWriteChunk = 8u << 20;
-constexpr size_t kPage = 4096;
+constexpr size_t kPage = AsyncWriter::kPage;
+// Chunks in memory at once: one filling, one being written, one queued. A write of one chunk
+// then always has the next waiting, so the disk never idles while the converter copies.
+constexpr size_t kWriteBuffers = 3;
 
 // Accumulates the strings section: each string followed by a NUL.
 class StringTable {
@@ -105,12 +108,15 @@ PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
     if (!(no_direct && *no_direct && std::string(no_direct) != "0"))
         direct_fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 where unsupported
     blob_hash_ = new BlobHasher;
+    async_ = std::make_unique<AsyncWriter>(fd_, direct_fd_, temp_path_.string() + " (for " + destination_.string() + ")",
+                                           kWriteBuffers, kWriteChunk + fmt::kBlobAlign);
     buffer_.reserve(kWriteChunk + fmt::kBlobAlign);
     // The header is written last; until then its page is zeros, and blobs start on the next page.
     buffer_.assign(fmt::kBlobRegionAlign, 0);
 }
 
 PackWriter::~PackWriter() {
+    async_.reset();  // its thread writes to the descriptors closed below
     delete blob_hash_;
     if (direct_fd_ >= 0) ::close(direct_fd_);
     if (fd_ >= 0) ::close(fd_);
@@ -137,32 +143,16 @@ void PackWriter::write_at(int fd, const unsigned char* data, size_t size, uint64
 }
 
 void PackWriter::flush_pages() {
-    if (direct_fd_ < 0) return flush_all();
-    const size_t pages = buffer_.size() / kPage * kPage;
-    if (pages == 0) return;
-    ssize_t n = 0;
-    do n = ::pwrite(direct_fd_, buffer_.data(), pages, static_cast<off_t>(offset_));
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && errno == EINVAL) {
-        // The file system takes O_DIRECT at open but not for this write: stay buffered.
-        ::close(direct_fd_);
-        direct_fd_ = -1;
-        return flush_all();
-    }
-    if (n < 0) fail_io("cannot write");
-    // A short direct write (a file-size limit, say) ends on a page too: go on from there,
-    // buffered, so the next write reports the real error.
-    const size_t done = static_cast<size_t>(n);
-    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(done));
-    offset_ += done;
-    if (done < pages) {
-        ::close(direct_fd_);
-        direct_fd_ = -1;
-        flush_all();
-    }
+    // O_DIRECT writes whole pages from page-aligned offsets; buffered writes can take it all.
+    // (Should the file system refuse O_DIRECT later, AsyncWriter goes on buffered by itself.)
+    const size_t size = direct_fd_ >= 0 ? buffer_.size() / kPage * kPage : buffer_.size();
+    if (size == 0) return;
+    buffer_ = async_->submit(std::move(buffer_), size, offset_);
+    offset_ += size;
 }
 
 void PackWriter::flush_all() {
+    async_->finish();
     write_at(fd_, buffer_.data(), buffer_.size(), offset_);
     offset_ += buffer_.size();
     buffer_.clear();
@@ -309,13 +299,19 @@ void PackWriter::finish(const PackContents& contents) {
     finished_ = true;
     signal_cleanup::unregister_path(cleanup_slot_);  // the name now belongs to the finished pack
     cleanup_slot_ = -1;
+    // Make the rename itself durable. The pack is complete and in place whatever happens here,
+    // but a crash could still undo the rename, so a failure is reported, not ignored.
     std::filesystem::path dir_path = destination_.parent_path();
     if (dir_path.empty()) dir_path = ".";
     int dfd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);  // make the rename itself durable
-        ::close(dfd);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+        const int e = errno;
+        if (dfd >= 0) ::close(dfd);
+        throw std::runtime_error("imgpack: wrote " + destination_.string() + ", but could not fsync its directory " +
+                                 dir_path.string() + " (" + std::strerror(e) +
+                                 "): the new name may not survive a crash");
     }
+    ::close(dfd);
 }
 
 }  // namespace imgpack

@@ -4,11 +4,12 @@
 // so the destination is never a partial pack.
 #pragma once
 
+#include <imgpack/async_writer.hpp>
 #include <imgpack/format.hpp>
 
 #include <cstdint>
 #include <filesystem>
-#include <new>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -78,23 +79,9 @@ public:
     uint64_t bytes_written() const { return offset_ + buffer_.size(); }
 
 private:
-    // Page-aligned storage, so that whole pages of the buffer can go out with O_DIRECT.
-    template <class T>
-    struct PageAligned {
-        using value_type = T;
-        static constexpr std::align_val_t kAlign{4096};
-        PageAligned() = default;
-        template <class U>
-        PageAligned(const PageAligned<U>&) {}
-        T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
-        void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
-        template <class U>
-        bool operator==(const PageAligned<U>&) const { return true; }
-    };
-
     void write_at(int fd, const unsigned char* data, size_t size, uint64_t offset);
-    void flush_pages();  // writes the buffer's whole pages; keeps the partial last page
-    void flush_all();    // writes everything buffered
+    void flush_pages();  // queues the buffer's whole pages for writing; keeps the partial last page
+    void flush_all();    // waits for the queued writes, then writes everything buffered
     [[noreturn]] void fail_io(const std::string& what) const;
 
     std::filesystem::path destination_, temp_path_;
@@ -104,7 +91,8 @@ private:
     int cleanup_slot_ = -1;             // signal_cleanup registration of temp_path_
     bool finished_ = false;
     uint64_t offset_ = 0;               // file offset of buffer_[0]; page-aligned while direct_fd_ >= 0
-    std::vector<unsigned char, PageAligned<unsigned char>> buffer_;  // pending bytes, written in large chunks
+    WriteBuffer buffer_;                // pending bytes, written in large chunks
+    std::unique_ptr<AsyncWriter> async_;  // writes the chunks while the next one fills
     struct BlobHasher;
     BlobHasher* blob_hash_ = nullptr;   // XXH3 state over the blob section
 };

@@ -1,0 +1,131 @@
+#include <imgpack/async_writer.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+namespace imgpack {
+
+AsyncWriter::AsyncWriter(int fd, int direct_fd, std::string name, size_t buffers, size_t chunk_capacity)
+    : fd_(fd),
+      direct_fd_(direct_fd),
+      name_(std::move(name)),
+      buffers_left_(buffers < 2 ? 1 : buffers - 1),  // the caller holds one already
+      chunk_capacity_(chunk_capacity),
+      direct_(direct_fd >= 0),
+      thread_([this] { run(); }) {}
+
+AsyncWriter::~AsyncWriter() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;  // what is still queued belongs to a pack that will not be finished
+    }
+    changed_.notify_all();
+    thread_.join();
+}
+
+void AsyncWriter::throw_failure() { throw std::runtime_error(failure_); }
+
+WriteBuffer AsyncWriter::submit(WriteBuffer&& full, size_t size, uint64_t offset) {
+    WriteBuffer next;
+    {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !free_.empty() || buffers_left_ > 0 || !failure_.empty(); });
+        if (!failure_.empty()) throw_failure();
+        if (!free_.empty()) {
+            next = std::move(free_.back());
+            free_.pop_back();
+        } else {
+            --buffers_left_;
+        }
+    }
+    next.reserve(chunk_capacity_);
+    next.assign(full.begin() + static_cast<std::ptrdiff_t>(size), full.end());
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back({std::move(full), size, offset});
+    }
+    changed_.notify_all();
+    return next;
+}
+
+bool AsyncWriter::finish() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    if (!failure_.empty()) throw_failure();
+    return direct_;
+}
+
+void AsyncWriter::run() {
+    for (;;) {
+        Job job;
+        bool skip = false;
+        {
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+            if (queue_.empty()) return;
+            job = std::move(queue_.front());
+            queue_.pop_front();
+            busy_ = true;
+            skip = stopping_ || !failure_.empty();  // after a failure the file is abandoned anyway
+        }
+        std::string error;
+        if (!skip) {
+            try {
+                write(job);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+        }
+        {
+            std::lock_guard lock(mutex_);
+            if (!error.empty() && failure_.empty()) failure_ = std::move(error);
+            job.buffer.clear();
+            free_.push_back(std::move(job.buffer));
+            busy_ = false;
+        }
+        changed_.notify_all();
+    }
+}
+
+void AsyncWriter::write(const Job& job) {
+    const unsigned char* data = job.buffer.data();
+    size_t size = job.size;
+    uint64_t offset = job.offset;
+    auto fail = [&] {
+        throw std::runtime_error("imgpack: cannot write " + name_ + ": " + std::strerror(errno));
+    };
+    if (direct_fd_ >= 0 && size > 0) {
+        ssize_t n = 0;
+        do n = ::pwrite(direct_fd_, data, size, static_cast<off_t>(offset));
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno != EINVAL) fail();
+        const size_t done = n < 0 ? 0 : static_cast<size_t>(n);
+        if (done < size) {
+            // The file system took O_DIRECT at open but refuses it now (EINVAL), or a write came
+            // up short (a file-size limit, say): go on buffered from here, which reports the
+            // real error, if there is one.
+            direct_fd_ = -1;
+            std::lock_guard lock(mutex_);
+            direct_ = false;
+        }
+        data += done;
+        size -= done;
+        offset += done;
+    }
+    while (size > 0) {
+        ssize_t n = ::pwrite(fd_, data, size, static_cast<off_t>(offset));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail();
+        }
+        data += n;
+        size -= static_cast<size_t>(n);
+        offset += static_cast<uint64_t>(n);
+    }
+}
+
+}  // namespace imgpack
