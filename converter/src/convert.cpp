@@ -22,6 +22,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 namespace imgpack {
 
@@ -45,11 +46,31 @@ struct Item {
     std::string repaired;  // what the repair did, when it did
 };
 
+// Distinct strings stored once, named by a u32: a record's group and archive are each one of
+// about a thousand values, and at 1.28M records a std::string apiece cost ~250 B per record.
+class StringPool {
+public:
+    uint32_t add(std::string&& s) {
+        auto [it, added] = index_.try_emplace(s, static_cast<uint32_t>(values_.size()));
+        if (added) values_.push_back(std::move(s));
+        return it->second;
+    }
+    const std::string& operator[](uint32_t id) const { return values_[id]; }
+
+private:
+    std::vector<std::string> values_;
+    std::unordered_map<std::string, uint32_t> index_;
+};
+
 struct PendingSplit {
-    std::vector<RecordDef> records;   // in archive order until sorted
-    std::vector<std::string> groups;  // each record's folder or per-class tar (a WNID), or ""
-    std::vector<std::string> wheres;  // each record's archive, for messages
-    std::vector<bool> from_patch;     // test: the record came from the patch archive
+    std::vector<RecordDef> records;  // in archive order until sorted
+    std::vector<uint32_t> groups;    // each record's folder or per-class tar (a WNID), or "": in `pool`
+    std::vector<uint32_t> wheres;    // each record's archive, for messages: in `pool`
+    std::vector<bool> from_patch;    // test: the record came from the patch archive
+    StringPool pool;
+
+    const std::string& group(size_t i) const { return pool[groups[i]]; }
+    const std::string& where(size_t i) const { return pool[wheres[i]]; }
 };
 
 void log(const ConvertOptions& o, const std::string& line) {
@@ -110,14 +131,15 @@ uint64_t sort_split(PendingSplit& p, OnDuplicate&& duplicate) {
             ++patched;
         } else {
             for (size_t d = k + 1; d < end; ++d)
-                duplicate(p.wheres[order[d]] + ": " + p.records[order[d]].name,
-                          "the file name appears twice in the split (first in " + p.wheres[keep] + ")");
+                duplicate(p.where(order[d]) + ": " + p.records[order[d]].name,
+                          "the file name appears twice in the split (first in " + p.where(keep) + ")");
         }
         sorted.records.push_back(std::move(p.records[keep]));
-        sorted.wheres.push_back(std::move(p.wheres[keep]));
-        sorted.groups.push_back(std::move(p.groups[keep]));
+        sorted.wheres.push_back(p.wheres[keep]);
+        sorted.groups.push_back(p.groups[keep]);
         k = end;
     }
+    sorted.pool = std::move(p.pool);
     p = std::move(sorted);
     return patched;
 }
@@ -185,7 +207,15 @@ std::vector<std::string> resolve_classes(const ConvertOptions& o, const PendingS
                                          const std::vector<std::string>& val_wnids) {
     if (!o.classes.empty()) return read_class_list(o.classes);
     std::set<std::string> found;
-    if (!o.train.empty()) found.insert(pending[kTrain].groups.begin(), pending[kTrain].groups.end());
+    if (!o.train.empty()) {
+        const PendingSplit& train = pending[kTrain];
+        std::vector<bool> seen;
+        for (uint32_t g : train.groups) {
+            if (g >= seen.size()) seen.resize(g + 1);
+            if (!seen[g]) found.insert(train.pool[g]);
+            seen[g] = true;
+        }
+    }
     else found.insert(val_wnids.begin(), val_wnids.end());
     found.erase("");
     return {found.begin(), found.end()};
@@ -193,16 +223,18 @@ std::vector<std::string> resolve_classes(const ConvertOptions& o, const PendingS
 
 // The WNID of each validation record (sorted by name), or an empty list when unlabeled.
 std::vector<std::string> validation_wnids(const ConvertOptions& o, const PendingSplit& val, std::vector<std::string>& notes) {
-    const bool in_folders = std::any_of(val.groups.begin(), val.groups.end(), [](const std::string& g) { return !g.empty(); });
+    std::vector<std::string> groups;
+    for (size_t i = 0; i < val.groups.size(); ++i) groups.push_back(val.group(i));
+    const bool in_folders = std::any_of(groups.begin(), groups.end(), [](const std::string& g) { return !g.empty(); });
     if (in_folders) {
         if (!o.val_labels.empty())
             throw std::runtime_error("imgpack: " + o.val.string() +
                                      " holds class folders, which label it already: drop --val-labels");
-        for (size_t i = 0; i < val.groups.size(); ++i)
-            if (val.groups[i].empty())
-                throw std::runtime_error("imgpack: " + val.wheres[i] + ": " + val.records[i].name +
+        for (size_t i = 0; i < groups.size(); ++i)
+            if (groups[i].empty())
+                throw std::runtime_error("imgpack: " + val.where(i) + ": " + val.records[i].name +
                                          " is outside the class folders of a labeled validation folder");
-        return val.groups;
+        return groups;
     }
     if (o.val_labels.empty()) return {};
     ValLabelSource source = detect_val_labels(o.val_labels);
@@ -313,8 +345,8 @@ ConvertSummary convert(const ConvertOptions& o) {
                                                color_space_name(it.info.color_space) + ")");
             }
             PendingSplit& p = pending[it.split];
-            p.groups.push_back(std::move(it.member.group));
-            p.wheres.push_back(std::move(it.member.where));
+            p.groups.push_back(p.pool.add(std::move(it.member.group)));
+            p.wheres.push_back(p.pool.add(std::move(it.member.where)));
             if (it.split == kTest) p.from_patch.push_back(it.from_patch);
             progress.images++;
             progress.image_bytes += r.blob_size;
@@ -387,24 +419,25 @@ ConvertSummary convert(const ConvertOptions& o) {
         if (unnamed)
             summary.notes.push_back(std::to_string(unnamed) + " class(es) have no name in " + o.class_names.string());
     }
-    auto label_of = [&](const std::string& wnid, const std::string& where) {
+    // `where` names the record for the message: a callable, so no string is built per record.
+    auto label_of = [&](const std::string& wnid, auto&& where) {
         auto it = class_index.find(wnid);
         if (it == class_index.end())
-            throw std::runtime_error("imgpack: " + where + ": class " + wnid + " is not in the class list" +
+            throw std::runtime_error("imgpack: " + where() + ": class " + wnid + " is not in the class list" +
                                      (o.classes.empty() ? std::string(" (the classes of the train split)")
                                                         : " (" + o.classes.string() + ")"));
         return it->second;
     };
-    for (size_t i = 0; i < pending[kTrain].records.size(); ++i)
-        pending[kTrain].records[i].label =
-            label_of(pending[kTrain].groups[i], pending[kTrain].wheres[i] + ": " + pending[kTrain].records[i].name);
-    for (size_t i = 0; i < val_wnids.size(); ++i) {
-        const std::string where = o.val_labels.empty()
-                                      ? pending[kValidation].wheres[i] + ": " + pending[kValidation].records[i].name
-                                      : o.val_labels.string() + " line " + std::to_string(i + 1) + " (for " +
-                                            pending[kValidation].records[i].name + ")";
-        pending[kValidation].records[i].label = label_of(val_wnids[i], where);
-    }
+    PendingSplit& train = pending[kTrain];
+    for (size_t i = 0; i < train.records.size(); ++i)
+        train.records[i].label = label_of(train.group(i), [&] { return train.where(i) + ": " + train.records[i].name; });
+    PendingSplit& val = pending[kValidation];
+    for (size_t i = 0; i < val_wnids.size(); ++i)
+        val.records[i].label = label_of(val_wnids[i], [&] {
+            return o.val_labels.empty() ? val.where(i) + ": " + val.records[i].name
+                                        : o.val_labels.string() + " line " + std::to_string(i + 1) + " (for " +
+                                              val.records[i].name + ")";
+        });
     if (!o.val.empty() && val_wnids.empty())
         summary.notes.push_back("no validation labels (--val-labels or class folders): validation records are unlabeled");
 
