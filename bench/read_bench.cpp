@@ -251,20 +251,38 @@ using imgpack::bench::Spread;
 using imgpack::bench::spread;
 
 // Everything both readers need: the pack, and each record's file in the tree, by record index.
+// `huge` is a byte-identical copy of the pack, opened with OpenOptions::huge_pages.
 struct Dataset {
-    std::string pack_path;
-    imgpack::Pack pack;
+    std::string pack_path, huge_path;
+    imgpack::Pack pack, huge;
     const imgpack::Split* train = nullptr;
+    const imgpack::Split* huge_train = nullptr;
     std::vector<std::string> files;
     uint64_t bytes = 0;
     size_t largest = 0;
 };
 
+// Flushes a file and drops it from the page cache, so that the next reader fills the cache the
+// way its own reads do (the converter writes blobs past the page cache, so a new pack starts so).
+void drop_from_page_cache(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    const bool ok = ::fdatasync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot drop " + path + " from the page cache");
+}
+
 Dataset load(const fs::path& dir) {
     Dataset d;
     d.pack_path = (dir / "train.imgpack").string();
+    d.huge_path = (dir / "train-hugepages.imgpack").string();
+    fs::copy_file(d.pack_path, d.huge_path, fs::copy_options::overwrite_existing);
+    drop_from_page_cache(d.pack_path);
+    drop_from_page_cache(d.huge_path);
     d.pack = imgpack::Pack::open(d.pack_path);
     d.train = &d.pack.split("train");
+    d.huge = imgpack::Pack::open(d.huge_path, {.huge_pages = true});
+    d.huge_train = &d.huge.split("train");
     d.files.reserve(d.train->size());
     for (imgpack::Record r : *d.train) {
         d.files.push_back((dir / "train" / r.wnid / r.name).string());
@@ -280,7 +298,7 @@ void warm_up(const Dataset& d) {
     for (size_t i = 0; i < d.train->size(); ++i) {
         imgpack::Record r = (*d.train)[i];
         size_t n = read_file(d.files[i], buf);
-        if (!r.verify() || n != r.data.size() || XXH3_64bits(buf.data(), n) != r.xxh3)
+        if (!r.verify() || n != r.data.size() || XXH3_64bits(buf.data(), n) != r.xxh3 || !(*d.huge_train)[i].verify())
             throw std::runtime_error(d.files[i] + " differs from its record in the pack");
     }
 }
@@ -336,10 +354,11 @@ uint64_t files_pass(const Dataset& d, std::span<const uint32_t> order, std::vect
     return bytes;
 }
 
-// Returns the headline line. Method 0 is imgpack, 1 the files, 2 imgpack through a new mapping.
+// Returns the headline line. Method 0 is imgpack, 1 the files, 2 imgpack through a new mapping,
+// 3 and 4 the same two with the copy opened with huge_pages.
 std::string bench_reads(const Dataset& d, unsigned rounds, unsigned seed) {
     std::vector<unsigned char> buf(d.largest);  // sized once: no allocation inside the timed loops
-    std::optional<imgpack::Pack> fresh;
+    std::optional<imgpack::Pack> fresh, fresh_huge;
     auto nothing = [] {};
     std::vector<Method> m;
     m.push_back({"imgpack", nothing, [&](auto order) { return pack_pass(*d.train, order, buf); }, {}});
@@ -348,14 +367,27 @@ std::string bench_reads(const Dataset& d, unsigned rounds, unsigned seed) {
     // newly started loader process would. Only the open is left out of the timing.
     m.push_back({"imgpack, fresh mapping", [&] { fresh.reset(); fresh = imgpack::Pack::open(d.pack_path); },
                  [&](auto order) { return pack_pass(fresh->split("train"), order, buf); }, {}});
+    // The copy whose page cache its first reader filled through a huge_pages mapping.
+    m.push_back({"imgpack, huge pages", nothing, [&](auto order) { return pack_pass(*d.huge_train, order, buf); }, {}});
+    m.push_back({"  and fresh mapping",
+                 [&] {
+                     fresh_huge.reset();
+                     fresh_huge = imgpack::Pack::open(d.huge_path, {.huge_pages = true});
+                 },
+                 [&](auto order) { return pack_pass(fresh_huge->split("train"), order, buf); }, {}});
     run_rounds(d, m, rounds, seed);
 
     std::printf("\nrandom read, warm page cache, %zu images, %u rounds alternating, median [min..max]:\n",
                 d.train->size(), rounds);
     for (const Method& x : m) print_method(x, d);
-    Spread r = ratio(m[1], m[0]), rf = ratio(m[1], m[2]);
+    Spread r = ratio(m[1], m[0]), rf = ratio(m[1], m[2]), rh = ratio(m[1], m[3]), rhf = ratio(m[1], m[4]);
     std::printf("  ratio files/imgpack                = %5.1fx [%.1fx..%.1fx]\n", r.median, r.min, r.max);
     std::printf("  ratio files/imgpack, fresh mapping = %5.1fx [%.1fx..%.1fx]\n", rf.median, rf.min, rf.max);
+    std::printf("  ratio files/imgpack, huge pages    = %5.1fx [%.1fx..%.1fx]; fresh mapping %.1fx [%.1fx..%.1fx]\n",
+                rh.median, rh.min, rh.max, rhf.median, rhf.min, rhf.max);
+    Spread g = ratio(m[0], m[3]), gf = ratio(m[2], m[4]);
+    std::printf("  ratio imgpack/imgpack huge pages   = %5.2fx [%.2fx..%.2fx]; fresh mapping %.2fx [%.2fx..%.2fx]\n",
+                g.median, g.min, g.max, gf.median, gf.min, gf.max);
 
     double n = double(d.train->size());
     char line[256];

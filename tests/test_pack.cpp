@@ -140,6 +140,16 @@ TEST_CASE("pack: what the writer writes, the reader reads back") {
     CHECK(test::find_section(file, fmt::SectionKind::blobs).offset == fmt::kBlobRegionAlign);
     CHECK(copy.split("train")[0].offset == fmt::kBlobRegionAlign);
     for (imgpack::Record r : copy.split("train")) CHECK(r.offset % fmt::kBlobAlign == 0);
+
+    // Opening with huge pages asked for changes how the kernel caches the file, not what is read.
+    imgpack::Pack huge = imgpack::Pack::open((dir / "p.imgpack").string(), {.huge_pages = true});
+    REQUIRE(huge.split("train").size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+        CHECK(huge.split("train")[i].name == names[i]);
+        CHECK(std::vector<unsigned char>(huge.split("train")[i].data.begin(), huge.split("train")[i].data.end()) ==
+              small.blobs[i]);
+    }
+    CHECK(read_everything(huge) == read_everything(copy));
 }
 
 TEST_CASE("pack: the destination appears only when complete") {
