@@ -15,7 +15,6 @@ AsyncWriter::AsyncWriter(int fd, int direct_fd, std::string name, size_t buffers
       name_(std::move(name)),
       buffers_left_(buffers < 2 ? 1 : buffers - 1),  // the caller holds one already
       chunk_capacity_(chunk_capacity),
-      direct_(direct_fd >= 0),
       thread_([this] { run(); }) {}
 
 AsyncWriter::~AsyncWriter() {
@@ -52,11 +51,10 @@ WriteBuffer AsyncWriter::submit(WriteBuffer&& full, size_t size, uint64_t offset
     return next;
 }
 
-bool AsyncWriter::finish() {
+void AsyncWriter::finish() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return queue_.empty() && !busy_; });
     if (!failure_.empty()) throw_failure();
-    return direct_;
 }
 
 void AsyncWriter::run() {
@@ -109,8 +107,6 @@ void AsyncWriter::write(const Job& job) {
             // up short (a file-size limit, say): go on buffered from here, which reports the
             // real error, if there is one.
             direct_fd_ = -1;
-            std::lock_guard lock(mutex_);
-            direct_ = false;
         }
         data += done;
         size -= done;

@@ -26,9 +26,10 @@ namespace {
 // Blobs go out in chunks this large, written with O_DIRECT where the file system allows it.
 // Measured on this project's machines (docs/performance.md): buffered 8 MiB writes spent most
 // of a conversion in the kernel getting large page-cache folios (3.4x bsdtar's time), while
-// O_DIRECT 8 MiB writes skip the page cache (faster than cp), and later reads fill it through
-// readahead in 2 MiB folios, which keeps fresh-mapping reads cheap. The unaligned tail, the
-// metadata and the header go through the page cache as usual.
+// O_DIRECT 8 MiB writes skip the page cache (faster than cp). Later reads fill it: sequential
+// ones through readahead in 2 MiB folios, mapped ones 4 KiB at a time unless the reader asks for
+// huge pages (OpenOptions::huge_pages). The unaligned tail, the metadata and the header go
+// through the page cache as usual.
 constexpr size_t kWriteChunk = 8u << 20;
 constexpr size_t kPage = AsyncWriter::kPage;
 // Chunks in memory at once: one filling, one being written, one queued. A write of one chunk

@@ -50,8 +50,8 @@ public:
     WriteBuffer submit(WriteBuffer&& full, size_t size, uint64_t offset);
 
     // Waits until every queued write is on the file (in the page cache or, for O_DIRECT, on
-    // the device), then reports whether O_DIRECT is still in use. Throws like submit().
-    bool finish();
+    // the device). Throws like submit().
+    void finish();
 
 private:
     struct Job {
@@ -72,7 +72,7 @@ private:
     std::vector<WriteBuffer> free_;
     size_t buffers_left_;  // buffers not yet allocated
     size_t chunk_capacity_;
-    bool busy_ = false, stopping_ = false, direct_ = false;
+    bool busy_ = false, stopping_ = false;
     std::string failure_;  // the first failed write's message
     std::thread thread_;
 };
