@@ -223,18 +223,19 @@ std::vector<std::string> resolve_classes(const ConvertOptions& o, const PendingS
 
 // The WNID of each validation record (sorted by name), or an empty list when unlabeled.
 std::vector<std::string> validation_wnids(const ConvertOptions& o, const PendingSplit& val, std::vector<std::string>& notes) {
-    std::vector<std::string> groups;
-    for (size_t i = 0; i < val.groups.size(); ++i) groups.push_back(val.group(i));
-    const bool in_folders = std::any_of(groups.begin(), groups.end(), [](const std::string& g) { return !g.empty(); });
+    const bool in_folders = std::any_of(val.groups.begin(), val.groups.end(), [&](uint32_t g) { return !val.pool[g].empty(); });
     if (in_folders) {
         if (!o.val_labels.empty())
             throw std::runtime_error("imgpack: " + o.val.string() +
                                      " holds class folders, which label it already: drop --val-labels");
-        for (size_t i = 0; i < groups.size(); ++i)
-            if (groups[i].empty())
+        std::vector<std::string> wnids;
+        for (size_t i = 0; i < val.groups.size(); ++i) {
+            if (val.group(i).empty())
                 throw std::runtime_error("imgpack: " + val.where(i) + ": " + val.records[i].name +
                                          " is outside the class folders of a labeled validation folder");
-        return groups;
+            wnids.push_back(val.group(i));
+        }
+        return wnids;
     }
     if (o.val_labels.empty()) return {};
     ValLabelSource source = detect_val_labels(o.val_labels);
