@@ -6,7 +6,7 @@
 
 #include <imgpack/convert.hpp>
 #include <imgpack/synth.hpp>
-#include <imgpack/text_lists.hpp>
+#include "text_lists.hpp"
 
 #include <algorithm>
 #include <map>

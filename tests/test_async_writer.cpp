@@ -4,7 +4,7 @@
 
 #include "helpers.hpp"
 
-#include <imgpack/async_writer.hpp>
+#include "async_writer.hpp"
 #include <imgpack/pack_writer.hpp>
 #include <imgpack/reader.hpp>
 

@@ -6,7 +6,7 @@
 #include "synth_fixture.hpp"
 
 #include <imgpack/reader.hpp>
-#include <imgpack/submission.hpp>
+#include "submission.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

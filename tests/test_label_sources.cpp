@@ -5,9 +5,9 @@
 // orders, cover the reader's paths and its handling of malformed input.
 #include <doctest/doctest.h>
 
-#include <imgpack/label_sources.hpp>
-#include <imgpack/matlab_v5.hpp>
-#include <imgpack/text_lists.hpp>
+#include "label_sources.hpp"
+#include "matlab_v5.hpp"
+#include "text_lists.hpp"
 
 #include "helpers.hpp"
 

@@ -15,8 +15,8 @@
 // the very JPEG bytes that the 8-bit RGB (or gray) PNG of the expected pixels gives.
 #include "helpers.hpp"
 
-#include <imgpack/image_info.hpp>
-#include <imgpack/image_repair.hpp>
+#include "image_info.hpp"
+#include "image_repair.hpp"
 #include <imgpack/synth.hpp>
 
 #include <doctest/doctest.h>

@@ -2,7 +2,7 @@
 // readers the converter uses must read them as the README of that folder describes them.
 #include <doctest/doctest.h>
 
-#include <imgpack/text_lists.hpp>
+#include "text_lists.hpp"
 
 #include <algorithm>
 #include <filesystem>

@@ -4,7 +4,6 @@
 // so the destination is never a partial pack.
 #pragma once
 
-#include <imgpack/async_writer.hpp>
 #include <imgpack/format.hpp>
 
 #include <cstdint>
@@ -76,7 +75,7 @@ public:
     void finish(const PackContents& contents);
 
     const std::filesystem::path& temporary_path() const { return temp_path_; }
-    uint64_t bytes_written() const { return offset_ + buffer_.size(); }
+    uint64_t bytes_written() const;
 
 private:
     void write_at(int fd, const unsigned char* data, size_t size, uint64_t offset);
@@ -90,11 +89,9 @@ private:
     bool overwrite_ = false;
     int cleanup_slot_ = -1;             // signal_cleanup registration of temp_path_
     bool finished_ = false;
-    uint64_t offset_ = 0;               // file offset of buffer_[0]; page-aligned while direct_fd_ >= 0
-    WriteBuffer buffer_;                // pending bytes, written in large chunks
-    std::unique_ptr<AsyncWriter> async_;  // writes the chunks while the next one fills
-    struct BlobHasher;
-    BlobHasher* blob_hash_ = nullptr;   // XXH3 state over the blob section
+    uint64_t offset_ = 0;               // file offset of the pending bytes; page-aligned while direct_fd_ >= 0
+    struct Blobs;                       // pending bytes, their writer thread, the blob section's hash
+    std::unique_ptr<Blobs> blobs_;
 };
 
 }  // namespace imgpack

@@ -1,5 +1,5 @@
 // ImageNet quirk repair (see image_repair.hpp for what is reproduced from TensorFlow and why).
-#include <imgpack/image_repair.hpp>
+#include "image_repair.hpp"
 
 #include <png.h>
 #include <turbojpeg.h>

@@ -1,4 +1,4 @@
-#include <imgpack/submission.hpp>
+#include "submission.hpp"
 
 #include <fstream>
 #include <sstream>

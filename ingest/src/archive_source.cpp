@@ -1,4 +1,4 @@
-#include <imgpack/archive_source.hpp>
+#include "archive_source.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,5 +1,5 @@
-#include <imgpack/label_sources.hpp>
-#include <imgpack/matlab_v5.hpp>
+#include "label_sources.hpp"
+#include "matlab_v5.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

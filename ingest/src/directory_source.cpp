@@ -1,6 +1,6 @@
 // Extracted ImageNet trees (train/<WNID>/*.JPEG, val/<WNID>/*.JPEG, flat folders), read in
 // sorted order so that the pack does not depend on the file system's directory order.
-#include <imgpack/archive_source.hpp>
+#include "archive_source.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include <imgpack/image_info.hpp>
+#include "image_info.hpp"
 
 #include <turbojpeg.h>
 

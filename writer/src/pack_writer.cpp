@@ -2,6 +2,8 @@
 
 #include <imgpack/signal_cleanup.hpp>
 
+#include "async_writer.hpp"
+
 #include <xxhash.h>
 
 #include <fcntl.h>
@@ -78,11 +80,15 @@ void check_contents(const PackContents& c) {
 
 }  // namespace
 
-struct PackWriter::BlobHasher {
-    XXH3_state_t* state = XXH3_createState();
-    BlobHasher() { XXH3_64bits_reset(state); }
-    ~BlobHasher() { XXH3_freeState(state); }
+struct PackWriter::Blobs {
+    WriteBuffer buffer;                 // pending bytes, written in large chunks
+    std::unique_ptr<AsyncWriter> async; // writes the chunks while the next one fills
+    XXH3_state_t* hash = XXH3_createState();  // over the blob section
+    Blobs() { XXH3_64bits_reset(hash); }
+    ~Blobs() { XXH3_freeState(hash); }
 };
+
+uint64_t PackWriter::bytes_written() const { return offset_ + blobs_->buffer.size(); }
 
 PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
     : destination_(std::move(destination)), overwrite_(overwrite) {
@@ -108,17 +114,16 @@ PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
     const char* no_direct = std::getenv("IMGPACK_NO_DIRECT_IO");
     if (!(no_direct && *no_direct && std::string(no_direct) != "0"))
         direct_fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 where unsupported
-    blob_hash_ = new BlobHasher;
-    async_ = std::make_unique<AsyncWriter>(fd_, direct_fd_, temp_path_.string() + " (for " + destination_.string() + ")",
+    blobs_ = std::make_unique<Blobs>();
+    blobs_->async = std::make_unique<AsyncWriter>(fd_, direct_fd_, temp_path_.string() + " (for " + destination_.string() + ")",
                                            kWriteBuffers, kWriteChunk + fmt::kBlobAlign);
-    buffer_.reserve(kWriteChunk + fmt::kBlobAlign);
+    blobs_->buffer.reserve(kWriteChunk + fmt::kBlobAlign);
     // The header is written last; until then its page is zeros, and blobs start on the next page.
-    buffer_.assign(fmt::kBlobRegionAlign, 0);
+    blobs_->buffer.assign(fmt::kBlobRegionAlign, 0);
 }
 
 PackWriter::~PackWriter() {
-    async_.reset();  // its thread writes to the descriptors closed below
-    delete blob_hash_;
+    blobs_.reset();  // its writer thread writes to the descriptors closed below
     if (direct_fd_ >= 0) ::close(direct_fd_);
     if (fd_ >= 0) ::close(fd_);
     if (!finished_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
@@ -146,29 +151,29 @@ void PackWriter::write_at(int fd, const unsigned char* data, size_t size, uint64
 void PackWriter::flush_pages() {
     // O_DIRECT writes whole pages from page-aligned offsets; buffered writes can take it all.
     // (Should the file system refuse O_DIRECT later, AsyncWriter goes on buffered by itself.)
-    const size_t size = direct_fd_ >= 0 ? buffer_.size() / kPage * kPage : buffer_.size();
+    const size_t size = direct_fd_ >= 0 ? blobs_->buffer.size() / kPage * kPage : blobs_->buffer.size();
     if (size == 0) return;
-    buffer_ = async_->submit(std::move(buffer_), size, offset_);
+    blobs_->buffer = blobs_->async->submit(std::move(blobs_->buffer), size, offset_);
     offset_ += size;
 }
 
 void PackWriter::flush_all() {
-    async_->finish();
-    write_at(fd_, buffer_.data(), buffer_.size(), offset_);
-    offset_ += buffer_.size();
-    buffer_.clear();
+    blobs_->async->finish();
+    write_at(fd_, blobs_->buffer.data(), blobs_->buffer.size(), offset_);
+    offset_ += blobs_->buffer.size();
+    blobs_->buffer.clear();
 }
 
 uint64_t PackWriter::append_blob(std::span<const unsigned char> bytes) {
     if (bytes.size() > UINT32_MAX) throw std::runtime_error("imgpack: an image of 4 GiB or more cannot be stored");
     uint64_t at = bytes_written();
     size_t pad = static_cast<size_t>(fmt::align_up(at, fmt::kBlobAlign) - at);
-    if (buffer_.size() + pad + bytes.size() > kWriteChunk) flush_pages();
-    const size_t start = buffer_.size();
-    buffer_.insert(buffer_.end(), pad, 0);
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-    XXH3_64bits_update(blob_hash_->state, buffer_.data() + start, pad + bytes.size());
-    if (buffer_.size() > kWriteChunk) flush_pages();  // an image larger than a chunk
+    if (blobs_->buffer.size() + pad + bytes.size() > kWriteChunk) flush_pages();
+    const size_t start = blobs_->buffer.size();
+    blobs_->buffer.insert(blobs_->buffer.end(), pad, 0);
+    blobs_->buffer.insert(blobs_->buffer.end(), bytes.begin(), bytes.end());
+    XXH3_64bits_update(blobs_->hash, blobs_->buffer.data() + start, pad + bytes.size());
+    if (blobs_->buffer.size() > kWriteChunk) flush_pages();  // an image larger than a chunk
     return at + pad;
 }
 
@@ -181,11 +186,11 @@ void PackWriter::finish(const PackContents& contents) {
     {
         uint64_t end = bytes_written();
         uint64_t padded = fmt::align_up(end, fmt::kBlobAlign);
-        const size_t start = buffer_.size();
-        buffer_.insert(buffer_.end(), padded - end, 0);
-        XXH3_64bits_update(blob_hash_->state, buffer_.data() + start, padded - end);
+        const size_t start = blobs_->buffer.size();
+        blobs_->buffer.insert(blobs_->buffer.end(), padded - end, 0);
+        XXH3_64bits_update(blobs_->hash, blobs_->buffer.data() + start, padded - end);
         directory.push_back({uint32_t(fmt::SectionKind::blobs), fmt::kSectionRequired, fmt::kBlobRegionAlign,
-                             padded - fmt::kBlobRegionAlign, XXH3_64bits_digest(blob_hash_->state)});
+                             padded - fmt::kBlobRegionAlign, XXH3_64bits_digest(blobs_->hash)});
     }
 
     // Metadata sections. Strings are referenced by all the others, so collect them first.
@@ -241,10 +246,10 @@ void PackWriter::finish(const PackContents& contents) {
     auto place = [&](fmt::SectionKind kind, const std::vector<unsigned char>& bytes, uint32_t flags = fmt::kSectionRequired) {
         uint64_t at = bytes_written();
         uint64_t aligned = fmt::align_up(at, 64);
-        buffer_.insert(buffer_.end(), aligned - at, 0);
+        blobs_->buffer.insert(blobs_->buffer.end(), aligned - at, 0);
         directory.push_back({uint32_t(kind), flags, aligned, bytes.size(), XXH3_64bits(bytes.data(), bytes.size())});
-        buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
-        if (buffer_.size() >= kWriteChunk) flush_pages();
+        blobs_->buffer.insert(blobs_->buffer.end(), bytes.begin(), bytes.end());
+        if (blobs_->buffer.size() >= kWriteChunk) flush_pages();
     };
     place(fmt::SectionKind::strings, strings.bytes());
     place(fmt::SectionKind::class_table, class_table);
@@ -255,11 +260,11 @@ void PackWriter::finish(const PackContents& contents) {
 
     // Directory, then the header at offset 0.
     uint64_t dir_at = fmt::align_up(bytes_written(), 64);
-    buffer_.insert(buffer_.end(), dir_at - bytes_written(), 0);
+    blobs_->buffer.insert(blobs_->buffer.end(), dir_at - bytes_written(), 0);
     std::vector<unsigned char> dir(directory.size() * fmt::kSectionEntrySize);
     for (size_t i = 0; i < directory.size(); ++i)
         fmt::encode_section(directory[i], dir.data() + i * fmt::kSectionEntrySize);
-    buffer_.insert(buffer_.end(), dir.begin(), dir.end());
+    blobs_->buffer.insert(blobs_->buffer.end(), dir.begin(), dir.end());
     flush_all();
     if (direct_fd_ >= 0) {
         ::close(direct_fd_);  // its writes are done; fsync on fd_ makes them durable with the rest

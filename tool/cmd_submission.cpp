@@ -1,7 +1,7 @@
 // imgpack submission PACK PREDICTIONS -o OUT: the ILSVRC test-server top-5 submission file.
 #include "commands.hpp"
 
-#include <imgpack/submission.hpp>
+#include "submission.hpp"
 
 #include <fstream>
 

@@ -1,12 +1,12 @@
 #include <imgpack/convert.hpp>
 
-#include <imgpack/archive_source.hpp>
-#include <imgpack/image_info.hpp>
-#include <imgpack/image_repair.hpp>
-#include <imgpack/label_sources.hpp>
+#include "archive_source.hpp"
+#include "image_info.hpp"
+#include "image_repair.hpp"
+#include "label_sources.hpp"
 #include <imgpack/pack_writer.hpp>
-#include <imgpack/subsets.hpp>
-#include <imgpack/text_lists.hpp>
+#include "subsets.hpp"
+#include "text_lists.hpp"
 
 #include "ordered_pipeline.hpp"
 

@@ -1,4 +1,4 @@
-#include <imgpack/async_writer.hpp>
+#include "async_writer.hpp"
 
 #include <unistd.h>
 

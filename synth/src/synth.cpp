@@ -2,7 +2,7 @@
 // Options: randomness comes only from seeded generators whose output the C++ standard fixes
 // (std::mt19937_64, plus our own SplitMix64), never from std::*_distribution, time or
 // std::random_device, so the same options give byte-identical files.
-#include "imgpack/synth.hpp"
+#include <imgpack/synth.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>

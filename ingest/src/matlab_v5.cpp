@@ -11,7 +11,7 @@
 //   by class: numeric real [imag]; char data; cell: numel miMATRIX; struct: field name length
 //   (miINT32), field names (miINT8, length bytes each, NUL padded), then numel x fields miMATRIX;
 //   object: class name (miINT8) then as struct.
-#include <imgpack/matlab_v5.hpp>
+#include "matlab_v5.hpp"
 
 #include <zlib.h>
 

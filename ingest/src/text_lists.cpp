@@ -1,4 +1,4 @@
-#include <imgpack/text_lists.hpp>
+#include "text_lists.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -26,7 +26,7 @@
 //    of ImageNet's 1.28 million images is nothing (measurements in the project's docs).
 #pragma once
 
-#include <imgpack/image_info.hpp>
+#include "image_info.hpp"
 
 #include <array>
 #include <cstdint>

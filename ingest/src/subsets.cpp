@@ -1,6 +1,6 @@
-#include <imgpack/subsets.hpp>
+#include "subsets.hpp"
 
-#include <imgpack/text_lists.hpp>
+#include "text_lists.hpp"
 
 #include <algorithm>
 #include <cmath>
