@@ -149,12 +149,15 @@ uint64_t read_everything(const imgpack::Pack& pack) {
 }
 
 size_t opened = 0;
+std::string rejection;  // the last input's Error message, when it was rejected
 
 }  // namespace
 
-// How many inputs opened (passed validation) so far: replay_main.cpp reports it.
+// How many inputs opened (passed validation) so far, and why the last rejected one was:
+// replay_main.cpp reports them.
 namespace imgpack::fuzz {
 size_t inputs_opened() { return opened; }
+const std::string& last_rejection() { return rejection; }
 }  // namespace imgpack::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -166,8 +169,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         volatile uint64_t sink = read_everything(copy);
         (void)sink;
         ++opened;
-    } catch (const imgpack::Error&) {
+    } catch (const imgpack::Error& e) {
         // rejected at open, with a message: the expected outcome for most inputs
+        rejection = e.what();
     }
     return 0;
 }
