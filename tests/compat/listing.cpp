@@ -9,6 +9,8 @@
 // version; a reader that stops reading any of them the same way fails here. The listing is
 // record-level: every field of every record, class, split, subset and skipped entry, the section
 // directory, and each checksum recomputed from the file's bytes.
+#include "../quoted.hpp"
+
 #include <imgpack/reader.hpp>
 
 #include <algorithm>
@@ -24,20 +26,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string quoted(std::string_view s) {
-    std::string q = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') q += '\\', q += char(c);
-        else if (c >= 0x20 && c < 0x7F) q += char(c);
-        else {
-            char e[8];
-            std::snprintf(e, sizeof e, "\\x%02x", c);
-            q += e;
-        }
-    }
-    return q + "\"";
-}
+using test::quoted;
 
 std::string hex(uint64_t v) {
     char s[24];

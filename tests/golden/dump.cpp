@@ -14,6 +14,8 @@
 // length, instead of its bytes). Bytes that belong to no structure and are not zero are printed.
 // Checksums are recomputed; a mismatch, a reference outside the file or a byte accounted for
 // twice is an error (exit 1).
+#include "../quoted.hpp"
+
 #include <xxhash.h>
 
 #include <algorithm>
@@ -64,22 +66,8 @@ std::string hex64(uint64_t v) {
     return s;
 }
 
-// A string as C would write it: printable ASCII as is, anything else escaped.
-std::string quoted(const unsigned char* p, size_t n) {
-    std::string s = "\"";
-    for (size_t i = 0; i < n; ++i) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') s += '\\', s += char(c);
-        else if (c >= 0x20 && c < 0x7F) s += char(c);
-        else {
-            char e[8];
-            std::snprintf(e, sizeof e, "\\x%02x", c);
-            s += e;
-        }
-    }
-    return s + "\"";
-}
-std::string quoted(const std::string& s) { return quoted(reinterpret_cast<const unsigned char*>(s.data()), s.size()); }
+std::string quoted(const unsigned char* p, size_t n) { return test::quoted({reinterpret_cast<const char*>(p), n}); }
+std::string quoted(const std::string& s) { return test::quoted(s); }
 
 // One annotated range of the file. `ascii`: show the bytes' printable characters too (images).
 struct Item {
