@@ -2,6 +2,8 @@
 
 #include "text_lists.hpp"
 
+#include <imgpack/splitmix64.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,24 +12,6 @@
 namespace imgpack {
 
 namespace {
-
-// SplitMix64: a tiny generator whose output is fixed by its definition, unlike the standard
-// library's distributions, so a seed gives the same subset with any compiler.
-struct SplitMix64 {
-    uint64_t state;
-    uint64_t next() {
-        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, n) by rejection, without modulo bias.
-    uint64_t below(uint64_t n) {
-        uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-        for (;;)
-            if (uint64_t v = next(); v < limit) return v % n;
-    }
-};
 
 // The first k elements of v become a uniform random k-subset (partial Fisher-Yates).
 template <class T>
