@@ -84,8 +84,6 @@ bool all_digits(std::string_view s, size_t min, size_t max) {
     return true;
 }
 
-bool is_wnid(std::string_view s) { return s.size() == 9 && s[0] == 'n' && all_digits(s.substr(1), 8, 8); }
-
 // ImageNet's own file names; anything else in its archives means the wrong archive, or damage.
 std::string naming_problem(SplitId split, const Member& m) {
     std::string_view n = m.name;
@@ -93,7 +91,7 @@ std::string naming_problem(SplitId split, const Member& m) {
         return n.size() > prefix.size() + 5 && n.substr(0, prefix.size()) == prefix && n.ends_with(".JPEG") &&
                all_digits(n.substr(prefix.size(), n.size() - prefix.size() - 5), min_digits, max_digits);
     };
-    if (!m.group.empty() && !is_wnid(m.group))
+    if (!m.group.empty() && !looks_like_wnid(m.group))
         return "'" + m.group + "' is not a WNID (n + 8 digits), so it cannot name a class";
     switch (split) {
         case kTrain:
@@ -185,22 +183,6 @@ void check_options(const ConvertOptions& o) {
     }
 }
 
-// --classes: the class list in label order, each a WNID, each once.
-std::vector<std::string> read_class_list(const std::filesystem::path& file) {
-    std::vector<std::string> wnids = read_lines(file);
-    std::set<std::string> seen;
-    for (size_t i = 0; i < wnids.size(); ++i) {
-        if (!is_wnid(wnids[i]))
-            throw std::runtime_error("imgpack: " + file.string() + " line " + std::to_string(i + 1) + ": '" + wnids[i] +
-                                     "' is not a WNID (n + 8 digits)");
-        if (!seen.insert(wnids[i]).second)
-            throw std::runtime_error("imgpack: " + file.string() + " line " + std::to_string(i + 1) + ": '" + wnids[i] +
-                                     "' is listed twice");
-    }
-    if (wnids.empty()) throw std::runtime_error("imgpack: " + file.string() + ": the class list is empty");
-    return wnids;
-}
-
 // The class table: --classes when given, else the sorted WNIDs of the train split's classes,
 // else the sorted WNIDs that label the validation split (its folders or its labels file).
 std::vector<std::string> resolve_classes(const ConvertOptions& o, const PendingSplit (&pending)[3],
@@ -238,12 +220,12 @@ std::vector<std::string> validation_wnids(const ConvertOptions& o, const Pending
         return wnids;
     }
     if (o.val_labels.empty()) return {};
-    ValLabelSource source = detect_val_labels(o.val_labels);
-    notes.push_back("validation labels: " + source.description + ": " + o.val_labels.string());
+    ValLabels labels = read_val_labels(o.val_labels);
+    notes.push_back("validation labels: " + labels.description + ": " + o.val_labels.string());
     std::vector<std::string> names;
     names.reserve(val.records.size());
     for (const RecordDef& r : val.records) names.push_back(r.name);
-    return load_val_labels(source, names);
+    return labels.for_files(names);
 }
 
 }  // namespace
