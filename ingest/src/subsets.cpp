@@ -1,7 +1,5 @@
 #include "subsets.hpp"
 
-#include "text_lists.hpp"
-
 #include <imgpack/splitmix64.hpp>
 
 #include <algorithm>
@@ -21,10 +19,10 @@ void choose_first(std::vector<T>& v, size_t k, SplitMix64& rng) {
 
 }  // namespace
 
-SubsetDef subset_from_list(const std::string& name, const std::filesystem::path& list,
+SubsetDef subset_from_list(const std::string& name, const std::filesystem::path& list, const std::vector<std::string>& names,
                            const std::vector<RecordDef>& train, bool allow_missing, std::vector<std::string>& missing) {
     SubsetDef sub{name, "train", "list:" + list.filename().string(), {}};
-    for (const std::string& n : read_lines(list)) {
+    for (const std::string& n : names) {
         auto it = std::lower_bound(train.begin(), train.end(), n,
                                    [](const RecordDef& r, const std::string& s) { return r.name < s; });
         if (it != train.end() && it->name == n) sub.indices.push_back(static_cast<uint32_t>(it - train.begin()));
