@@ -1,5 +1,6 @@
 // The convert pipeline, in stages:
-//   1. read inputs:      every list the user gave is read and checked; nothing of the archives yet;
+//   1. read inputs:      every list the user gave is read and checked; nothing of the archives yet
+//                        (inputs.hpp);
 //   2. stream train:     the reading thread feeds the workers (header parse, repair, hash), whose
 //                        results the consumer appends to the pack in archive order;
 //   3. resolve train:    sort, class table, train labels, subsets (so a subset list that names
@@ -12,17 +13,16 @@
 #include "archive_source.hpp"
 #include "image_info.hpp"
 #include "image_repair.hpp"
+#include "inputs.hpp"
 #include "label_sources.hpp"
 #include "ordered_pipeline.hpp"
 #include "subsets.hpp"
-#include "text_lists.hpp"
 
 #include <imgpack/pack_writer.hpp>
 
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -80,79 +80,6 @@ private:
     double& total_;
     double start_;
 };
-
-// --- 1. the user's lists, read and checked before the first archive byte -------------------------
-
-struct Inputs {
-    std::vector<std::string> classes;                   // --classes, in label order; empty: not given
-    std::map<std::string, std::string> class_names;     // --class-names
-    std::optional<ValLabels> val_labels;                // --val-labels
-    std::vector<std::vector<std::string>> subset_lists; // the names of each --subset list (none for a fraction)
-};
-
-bool valid_subset_name(const std::string& s) {
-    if (s.empty() || s.size() > 64) return false;
-    for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
-    return true;
-}
-
-// A folder of class folders (val/<WNID>/...), which labels the validation split by itself.
-bool has_class_folders(const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return false;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_directory(ec) && !it->is_symlink(ec)) return true;
-    return false;
-}
-
-// The options' combinations, names and sources: no file is read here.
-void check_options(const ConvertOptions& o) {
-    if (o.train.empty() && o.val.empty() && o.test.empty())
-        throw std::runtime_error("imgpack: nothing to convert: give at least one of --train, --val, --test");
-    if (!o.val_labels.empty() && o.val.empty()) throw std::runtime_error("imgpack: --val-labels needs --val");
-    if (!o.test_patch.empty() && o.test.empty()) throw std::runtime_error("imgpack: --test-patch needs --test");
-    if (!o.subsets.empty() && o.train.empty())
-        throw std::runtime_error("imgpack: subsets are subsets of the train split: --subset needs --train");
-    if (o.output.empty()) throw std::runtime_error("imgpack: no output file given");
-    for (const auto& p : {o.train, o.val, o.test})
-        if (!p.empty() && !fs::exists(p)) throw std::runtime_error("imgpack: " + p.string() + ": no such file");
-    if (!o.test_patch.empty() && !fs::is_regular_file(o.test_patch))
-        throw std::runtime_error("imgpack: " + o.test_patch.string() + ": no such file (--test-patch)");
-    for (size_t i = 0; i < o.subsets.size(); ++i) {
-        const SubsetRequest& r = o.subsets[i];
-        if (!valid_subset_name(r.name))
-            throw std::runtime_error("imgpack: subset name '" + r.name +
-                                     "' must be 1-64 characters of letters, digits, '_', '-', '.'");
-        if (r.list.empty() && !(r.fraction > 0 && r.fraction <= 1))
-            throw std::runtime_error("imgpack: subset '" + r.name + "': a fraction must be in (0, 1]");
-        for (size_t j = 0; j < i; ++j)
-            if (o.subsets[j].name == r.name) throw std::runtime_error("imgpack: subset '" + r.name + "' given twice");
-    }
-}
-
-// Reads every list once (from any readable file, a pipe too) and checks what can be checked
-// without the images: syntax, and validation labels against a given class list.
-Inputs read_inputs(const ConvertOptions& o) {
-    check_options(o);
-    Inputs in;
-    if (!o.classes.empty()) in.classes = read_class_list(o.classes);
-    if (!o.class_names.empty()) in.class_names = read_class_names(o.class_names);
-    if (!o.val_labels.empty()) {
-        if (has_class_folders(o.val))
-            throw std::runtime_error("imgpack: " + o.val.string() +
-                                     " holds class folders, which label it already: drop --val-labels");
-        in.val_labels = read_val_labels(o.val_labels);
-        if (!in.classes.empty()) {
-            const std::set<std::string> known(in.classes.begin(), in.classes.end());
-            in.val_labels->require_classes([&](const std::string& w) { return known.count(w) != 0; },
-                                           o.classes.string());
-        }
-    }
-    for (const SubsetRequest& r : o.subsets) in.subset_lists.push_back(r.list.empty() ? std::vector<std::string>{}
-                                                                                        : read_lines(r.list));
-    return in;
-}
 
 // --- what the stream stages produce ----------------------------------------------------------
 
