@@ -453,23 +453,23 @@ TEST_CASE("devkit ground truth through meta.mat equals TFDS's validation labels,
 
     // The devkit directory, its data/ folder and the ground truth file with meta.mat beside it.
     for (fs::path p : {kShared / "ILSVRC2012_devkit_t12", kDevkitData}) {
-        imgpack::ValLabelSource src = imgpack::detect_val_labels(p);
+        imgpack::ValLabels src = imgpack::read_val_labels(p);
         CHECK(src.kind == imgpack::ValLabelKind::DevkitDirectory);
         CHECK(src.description == "ILSVRC2012 devkit directory (ground truth + meta.mat)");
-        CHECK(imgpack::load_val_labels(src, names) == tfds);
+        CHECK(src.for_files(names) == tfds);
     }
-    imgpack::ValLabelSource gt = imgpack::detect_val_labels(kDevkitData / "ILSVRC2012_validation_ground_truth.txt");
+    imgpack::ValLabels gt = imgpack::read_val_labels(kDevkitData / "ILSVRC2012_validation_ground_truth.txt");
     CHECK(gt.kind == imgpack::ValLabelKind::DevkitGroundTruth);
     CHECK(gt.meta_mat == kDevkitData / "meta.mat");
-    CHECK(imgpack::load_val_labels(gt, names) == tfds);
+    CHECK(gt.for_files(names) == tfds);
 
     // TFDS's own file.
-    imgpack::ValLabelSource t = imgpack::detect_val_labels(kShared / "imagenet2012_validation_labels.txt");
+    imgpack::ValLabels t = imgpack::read_val_labels(kShared / "imagenet2012_validation_labels.txt");
     CHECK(t.kind == imgpack::ValLabelKind::TfdsList);
     CHECK(t.description.starts_with("TFDS validation labels file"));
-    CHECK(imgpack::load_val_labels(kShared / "imagenet2012_validation_labels.txt", names) == tfds);
+    CHECK(t.for_files(names) == tfds);
     // A split of another size is an error naming both counts.
-    std::string e = error_of([&] { imgpack::load_val_labels(t, val_names(49999)); });
+    std::string e = error_of([&] { t.for_files(val_names(49999)); });
     CHECK(e.find("50000 validation labels") != std::string::npos);
     CHECK(e.find("49999 files") != std::string::npos);
 }
@@ -485,11 +485,11 @@ TEST_CASE("devkit tar.gz, read in-stream: detected, same 50,000 WNIDs, class nam
                        " ILSVRC2012_devkit_t12");
     REQUIRE(r.status == 0);
 
-    imgpack::ValLabelSource src = imgpack::detect_val_labels(tgz);
+    imgpack::ValLabels src = imgpack::read_val_labels(tgz);
     CHECK(src.kind == imgpack::ValLabelKind::DevkitArchive);
     CHECK(src.description == "ILSVRC2012 devkit archive (ground truth + meta.mat)");
     const auto tfds = imgpack::read_lines(kShared / "imagenet2012_validation_labels.txt");
-    CHECK(imgpack::load_val_labels(src, val_names(50000)) == tfds);
+    CHECK(src.for_files(val_names(50000)) == tfds);
 
     // Class names from the archive, the directory, meta.mat and synset_words.txt all agree with the tsv.
     std::map<std::string, std::string> want;
@@ -499,29 +499,27 @@ TEST_CASE("devkit tar.gz, read in-stream: detected, same 50,000 WNIDs, class nam
     CHECK(imgpack::read_class_names(kDevkitData / "meta.mat") == want);
     CHECK(imgpack::read_class_names(kShared / "synset_words.txt") == want);
 
-    // The ground truth alone needs meta.mat: an error asking for the devkit, or the devkit given.
-    fs::copy_file(kDevkitData / "ILSVRC2012_validation_ground_truth.txt", tmp / "gt.txt");
-    imgpack::ValLabelSource gt = imgpack::detect_val_labels(tmp / "gt.txt");
-    CHECK(gt.kind == imgpack::ValLabelKind::DevkitGroundTruth);
-    CHECK(gt.meta_mat.empty());
-    std::string e = error_of([&] { imgpack::load_val_labels(gt, val_names(50000)); });
+    // The ground truth alone needs meta.mat beside it: without one, an error asking for the devkit.
+    fs::create_directories(tmp / "alone");
+    fs::copy_file(kDevkitData / "ILSVRC2012_validation_ground_truth.txt", tmp / "alone/gt.txt");
+    std::string e = error_of([&] { imgpack::read_val_labels(tmp / "alone/gt.txt"); });
     CHECK(e.find("meta.mat") != std::string::npos);
     CHECK(e.find("ILSVRC2012_devkit_t12.tar.gz") != std::string::npos);
-    CHECK(imgpack::load_val_labels(gt, val_names(50000), tgz) == tfds);
-    CHECK(imgpack::load_val_labels(tmp / "gt.txt", val_names(50000), kDevkitData / "meta.mat") == tfds);
+    fs::copy_file(kDevkitData / "meta.mat", tmp / "alone/meta.mat");
+    CHECK(imgpack::read_val_labels(tmp / "alone/gt.txt").for_files(val_names(50000)) == tfds);
 
     // An archive without the devkit, a tar.gz cut short, a devkit without its ground truth.
     test::write_text(tmp / "src/other.txt", "hello\n");
     REQUIRE(test::run("tar -czf " + test::quote((tmp / "other.tar.gz").string()) + " -C " +
                       test::quote((tmp / "src").string()) + " other.txt").status == 0);
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "other.tar.gz"); }).find("not the ILSVRC2012 devkit") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "other.tar.gz"); }).find("not the ILSVRC2012 devkit") !=
           std::string::npos);
     Bytes whole = test::read_file(tgz);
     test::write_file(tmp / "cut.tar.gz", Bytes(whole.begin(), whole.begin() + long(whole.size() / 2)));
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "cut.tar.gz", val_names(50000)); }).find("cut.tar.gz") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "cut.tar.gz"); }).find("cut.tar.gz") !=
           std::string::npos);
     fs::remove(tmp / "src/ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt");
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "src/ILSVRC2012_devkit_t12"); }).find("not an extracted") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "src/ILSVRC2012_devkit_t12"); }).find("not an extracted") !=
           std::string::npos);
     CHECK(imgpack::read_class_names(tmp / "src/ILSVRC2012_devkit_t12").size() == 1000);  // names need meta.mat only
 }
@@ -544,10 +542,10 @@ TEST_CASE("Kaggle LOC_val_solution.csv, rows shuffled: matched by name to the sa
     };
     test::TempDir tmp;
     test::write_text(tmp / "LOC_val_solution.csv", csv(rows));
-    imgpack::ValLabelSource src = imgpack::detect_val_labels(tmp / "LOC_val_solution.csv");
+    imgpack::ValLabels src = imgpack::read_val_labels(tmp / "LOC_val_solution.csv");
     CHECK(src.kind == imgpack::ValLabelKind::KaggleCsv);
     CHECK(src.description.starts_with("Kaggle LOC_val_solution.csv"));
-    CHECK(imgpack::load_val_labels(src, names) == tfds);
+    CHECK(src.for_files(names) == tfds);
 
     // The error cases, on the first 600 files (fast under the sanitizers).
     const std::vector<std::string> few_names = val_names(600);
@@ -557,31 +555,31 @@ TEST_CASE("Kaggle LOC_val_solution.csv, rows shuffled: matched by name to the sa
         if (row.compare(0, 23, "ILSVRC2012_val_00000600") <= 0) few.push_back(row);
     REQUIRE(few.size() == 600);
     test::write_text(tmp / "crlf.csv", csv(few, "\r\n"));
-    CHECK(imgpack::load_val_labels(tmp / "crlf.csv", few_names) == few_tfds);
+    CHECK(imgpack::read_val_labels(tmp / "crlf.csv").for_files(few_names) == few_tfds);
 
     // A missing row, a row for a file not in the split, a repeated row, a bad label.
     std::vector<std::string> missing(few.begin() + 1, few.end());
     test::write_text(tmp / "missing.csv", csv(missing));
-    std::string e = error_of([&] { imgpack::load_val_labels(tmp / "missing.csv", few_names); });
+    std::string e = error_of([&] { imgpack::read_val_labels(tmp / "missing.csv").for_files(few_names); });
     CHECK(e.find("missing.csv has no row for 1 of the 600 validation files") != std::string::npos);
     CHECK(e.find(few[0].substr(0, 23) + ".JPEG") != std::string::npos);
-    e = error_of([&] { imgpack::load_val_labels(tmp / "crlf.csv", val_names(599)); });
+    e = error_of([&] { imgpack::read_val_labels(tmp / "crlf.csv").for_files(val_names(599)); });
     CHECK(e.find("rows for 1 files that are not in the validation split (ILSVRC2012_val_00000600)") != std::string::npos);
     auto twice = few;
     twice.push_back(few[5]);
     test::write_text(tmp / "twice.csv", csv(twice));
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "twice.csv", few_names); }).find("line 602: a second row for") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "twice.csv").for_files(few_names); }).find("line 602: a second row for") !=
           std::string::npos);
     auto bad = few;
     bad[2] = "ILSVRC2012_val_99999999,cat 1 2 3 4";
     test::write_text(tmp / "bad.csv", csv(bad));
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "bad.csv", few_names); }).find("line 4: 'cat'") != std::string::npos);
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "bad.csv").for_files(few_names); }).find("line 4: 'cat'") != std::string::npos);
     bad[2] = "ILSVRC2012_val_99999999,";
     test::write_text(tmp / "bad.csv", csv(bad));
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "bad.csv", few_names); }).find("line 4: no label") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "bad.csv").for_files(few_names); }).find("line 4: no label") !=
           std::string::npos);
     test::write_text(tmp / "header.csv", "ImageId,PredictionString\n");
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "header.csv", few_names); }).find("no rows") != std::string::npos);
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "header.csv").for_files(few_names); }).find("no rows") != std::string::npos);
 
     // The helper on its own, with names in directories and two files of one stem.
     std::map<std::string, std::string> by_stem = {{"a", "n00000001"}, {"b", "n00000002"}};
@@ -595,47 +593,48 @@ TEST_CASE("TFDS labels and synset words: malformed files give line-numbered erro
     test::TempDir tmp;
     const auto names = val_names(3);
     test::write_text(tmp / "v.txt", "n00000001\nn00000002\r\nn00000001\n");
-    CHECK(imgpack::load_val_labels(tmp / "v.txt", names) ==
+    CHECK(imgpack::read_val_labels(tmp / "v.txt").for_files(names) ==
           std::vector<std::string>{"n00000001", "n00000002", "n00000001"});
     test::write_text(tmp / "v.txt", "n00000001\nn00000002\nn0000000x\n");
-    std::string e = error_of([&] { imgpack::load_val_labels(tmp / "v.txt", names); });
+    std::string e = error_of([&] { imgpack::read_val_labels(tmp / "v.txt").for_files(names); });
     CHECK(e.find("v.txt line 3: 'n0000000x' is not a WNID") != std::string::npos);
     test::write_text(tmp / "v.txt", "n00000001\n\nn00000002\nn00000003\n");
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "v.txt", names); }).find("line 2 is empty") != std::string::npos);
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "v.txt").for_files(names); }).find("line 2 is blank") != std::string::npos);
     test::write_text(tmp / "v.txt", "n00000001\nn00000002\n");
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "v.txt", names); }).find("has 2 validation labels") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "v.txt").for_files(names); }).find("has 2 validation labels") !=
           std::string::npos);
 
     // Ground truth IDs out of range, or not numbers, against a 4-leaf meta.mat.
     test::write_file(tmp / "meta.mat", mini_meta(false));
     test::write_text(tmp / "ILSVRC2012_validation_ground_truth.txt", "1\n4\n2\n");
-    CHECK(imgpack::load_val_labels(tmp / "ILSVRC2012_validation_ground_truth.txt", names) ==
+    CHECK(imgpack::read_val_labels(tmp / "ILSVRC2012_validation_ground_truth.txt").for_files(names) ==
           std::vector<std::string>{"n00000001", "n00000004", "n00000002"});
     CHECK(imgpack::read_devkit(tmp.path()).val_wnids() == std::vector<std::string>{"n00000001", "n00000004", "n00000002"});
     test::write_text(tmp / "ILSVRC2012_validation_ground_truth.txt", "1\n5\n2\n");
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "ILSVRC2012_validation_ground_truth.txt", names); })
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "ILSVRC2012_validation_ground_truth.txt").for_files(names); })
               .find("line 2: ILSVRC2012_ID 5 is outside 1..4") != std::string::npos);
     test::write_text(tmp / "ILSVRC2012_validation_ground_truth.txt", "1\n2\n3x\n");
-    CHECK(error_of([&] { imgpack::load_val_labels(tmp / "ILSVRC2012_validation_ground_truth.txt", names); })
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "ILSVRC2012_validation_ground_truth.txt").for_files(names); })
               .find("line 3: '3x' is not an ILSVRC2012_ID") != std::string::npos);
 
     // Unknown kinds.
     test::write_text(tmp / "hello.txt", "hello world\n");
-    e = error_of([&] { imgpack::detect_val_labels(tmp / "hello.txt"); });
+    e = error_of([&] { imgpack::read_val_labels(tmp / "hello.txt"); });
     CHECK(e.find("cannot tell what kind of validation labels") != std::string::npos);
     CHECK(e.find("'hello world'") != std::string::npos);
     test::write_text(tmp / "names.txt", "n01440764 tench, Tinca tinca\n");
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "names.txt"); }).find("looks like a class-name list") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "names.txt"); }).find("looks like a class-name list") !=
           std::string::npos);
     test::write_text(tmp / "empty.txt", "");
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "empty.txt"); }).find("is empty") != std::string::npos);
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "absent.txt"); }).find("does not exist") != std::string::npos);
-    fs::create_directories(tmp / "not_a_devkit");
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "not_a_devkit"); }).find("not an extracted ILSVRC2012 devkit") !=
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "empty.txt"); }).find("is empty") != std::string::npos);
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "absent.txt"); }).find("absent.txt: cannot open: No such file") !=
           std::string::npos);
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "meta.mat"); }).find("is a MAT-file") != std::string::npos);
+    fs::create_directories(tmp / "not_a_devkit");
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "not_a_devkit"); }).find("not an extracted ILSVRC2012 devkit") !=
+          std::string::npos);
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "meta.mat"); }).find("is a MAT-file") != std::string::npos);
     test::write_file(tmp / "noise.bin", Bytes{0x1F, 0x8B, 8, 0, 1, 2, 3, 4, 5, 6, 7});
-    CHECK(error_of([&] { imgpack::detect_val_labels(tmp / "noise.bin"); }).find("noise.bin") != std::string::npos);
+    CHECK(error_of([&] { imgpack::read_val_labels(tmp / "noise.bin"); }).find("noise.bin") != std::string::npos);
 
     // synset_words.txt / LOC_synset_mapping.txt.
     test::write_text(tmp / "w.txt", "n00000001 tench, Tinca tinca\r\nn00000002\tgoldfish\n");

@@ -79,6 +79,11 @@ void print_summary(const ConvertSummary& s, const std::filesystem::path& out) {
                     s.skipped.size() == 1 ? "y" : "ies");
         for (const std::string& k : s.skipped) std::printf("    %s\n", k.c_str());
     }
+    if (!s.left_out.empty()) {
+        std::printf("  %zu listed name(s) left out of their subset, not in the train split (--allow-missing):\n",
+                    s.left_out.size());
+        for (const std::string& k : s.left_out) std::printf("    %s\n", k.c_str());
+    }
     if (!s.repaired.empty()) {
         std::printf("  %zu file(s) repaired (ImageNet's CMYK JPEGs and PNGs, re-encoded as RGB JPEG):\n",
                     s.repaired.size());

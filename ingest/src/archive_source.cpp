@@ -1,6 +1,7 @@
 #include "archive_source.hpp"
 
-#include <archive.h>
+#include "archive_reader.hpp"
+
 #include <archive_entry.h>
 
 #include <memory>
@@ -10,22 +11,9 @@ namespace imgpack {
 
 namespace {
 
-struct ArchiveFree {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
-
 [[noreturn]] void fail(const std::string& where, const std::string& what, archive* a) {
     std::string detail = a && archive_error_string(a) ? archive_error_string(a) : "unknown error";
     throw std::runtime_error("imgpack: " + where + ": " + what + ": " + detail);
-}
-
-ArchivePtr new_reader() {
-    ArchivePtr a(archive_read_new());
-    if (!a) throw std::runtime_error("imgpack: libarchive: out of memory");
-    archive_read_support_filter_all(a.get());
-    archive_read_support_format_tar(a.get());
-    return a;
 }
 
 // The member's file name, or why it is not a bare file name.
@@ -125,7 +113,7 @@ struct InnerSource {
 
 void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink, bool one_folder) {
     const std::string where = path.string();
-    ArchivePtr a = new_reader();
+    ArchiveReader a = new_archive_reader(/*any_format=*/false);
     if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
         fail(where, "cannot open as a tar archive", a.get());
     walk(
@@ -141,7 +129,7 @@ void read_flat_archive(const std::filesystem::path& path, const MemberSink& sink
 
 void read_nested_archive(const std::filesystem::path& path, const MemberSink& sink) {
     const std::string where = path.string();
-    ArchivePtr outer = new_reader();
+    ArchiveReader outer = new_archive_reader(/*any_format=*/false);
     if (archive_read_open_filename(outer.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
         fail(where, "cannot open as a tar archive", outer.get());
     auto on_problem = [&](const std::string& at) {
@@ -157,7 +145,7 @@ void read_nested_archive(const std::filesystem::path& path, const MemberSink& si
                 return;
             }
             std::string group = inner_name.substr(0, inner_name.size() - 4);
-            ArchivePtr inner = new_reader();
+            ArchiveReader inner = new_archive_reader(/*any_format=*/false);
             InnerSource source{outer.get()};
             if (archive_read_open(inner.get(), &source, nullptr, &InnerSource::read, nullptr) != ARCHIVE_OK)
                 fail(inner_where, "cannot open as a tar archive", inner.get());

@@ -2,10 +2,10 @@
 // sorted order so that the pack does not depend on the file system's directory order.
 #include "archive_source.hpp"
 
+#include "files.hpp"
+
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <cstdint>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -15,6 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A record's blob size is a u32 in the format.
+constexpr uint64_t kMaxImageBytes = UINT32_MAX;
+
 std::vector<fs::path> sorted_entries(const fs::path& dir) {
     std::vector<fs::path> out;
     std::error_code ec;
@@ -22,17 +25,6 @@ std::vector<fs::path> sorted_entries(const fs::path& dir) {
     if (ec) throw std::runtime_error("imgpack: " + dir.string() + ": cannot list the folder: " + ec.message());
     std::sort(out.begin(), out.end());
     return out;
-}
-
-std::vector<unsigned char> read_whole(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error("imgpack: " + file.string() + ": cannot read: " + std::strerror(errno));
-    in.seekg(0, std::ios::end);
-    std::vector<unsigned char> bytes(static_cast<size_t>(in.tellg()));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!in) throw std::runtime_error("imgpack: " + file.string() + ": read failed");
-    return bytes;
 }
 
 // What an entry is, without following links.
@@ -56,7 +48,7 @@ void read_directory_tree(const fs::path& root, const MemberSink& sink) {
     uint64_t position = 0;
     // Regular files pass through here, so the position counts the bytes read so far.
     auto file_member = [&](const std::string& at, const std::string& group, std::string name, const fs::path& file) {
-        Member m{at, group, std::move(name), read_whole(file), "", 0};
+        Member m{at, group, std::move(name), read_file(file, kMaxImageBytes), "", 0};
         position += m.bytes.size();
         m.position = position;
         return m;

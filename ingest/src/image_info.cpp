@@ -20,21 +20,6 @@ uint16_t checked_side(uint64_t v, const char* what) {
     return static_cast<uint16_t>(v);
 }
 
-// A JPEG is progressive when its first start-of-frame marker is SOF2 (or SOF6/10/14).
-bool jpeg_is_progressive(std::span<const unsigned char> b) {
-    size_t i = 2;
-    while (i + 4 <= b.size()) {
-        if (b[i] != 0xFF) return false;
-        unsigned char m = b[i + 1];
-        if (m == 0xFF) { ++i; continue; }
-        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
-            return m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
-        size_t len = size_t(b[i + 2]) << 8 | b[i + 3];
-        i += 2 + len;
-    }
-    return false;
-}
-
 ImageInfo inspect_png(std::span<const unsigned char> b) {
     // Signature, then the IHDR chunk: length(4) "IHDR"(4) width(4) height(4) depth(1) colour(1).
     if (b.size() < 33 || std::memcmp(b.data() + 12, "IHDR", 4) != 0)
@@ -88,7 +73,6 @@ ImageInfo ImageInspector::inspect(std::span<const unsigned char> b) {
     info.width = checked_side(uint64_t(w), "width");
     info.height = checked_side(uint64_t(h), "height");
     info.color_space = from_tjcs(cs);
-    info.progressive = jpeg_is_progressive(b);
     return info;
 }
 

@@ -15,7 +15,6 @@ struct ImageInfo {
     format::Codec codec = format::Codec::unknown;
     format::ColorSpace color_space = format::ColorSpace::unknown;
     uint16_t width = 0, height = 0;
-    bool progressive = false;
     // CMYK/YCCK JPEGs and non-JPEG images are ImageNet's known quirks: TFDS re-encodes them.
     bool needs_repair() const {
         return codec != format::Codec::jpeg || color_space == format::ColorSpace::cmyk ||

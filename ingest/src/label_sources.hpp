@@ -78,6 +78,11 @@ std::vector<std::string> wnids_in_name_order(const std::map<std::string, std::st
 std::map<std::string, std::string> read_class_names(const std::filesystem::path& path);
 std::map<std::string, std::string> parse_synset_words(std::string_view text, const std::string& source);
 
+// --- the class list --------------------------------------------------------------------------
+
+// --classes: one WNID per line, in label order, each once; an empty list is an error.
+std::vector<std::string> read_class_list(const std::filesystem::path& file);
+
 // --- validation labels from whichever source the user has ------------------------------------
 
 enum class ValLabelKind {
@@ -85,27 +90,43 @@ enum class ValLabelKind {
     DevkitArchive,       // ILSVRC2012_devkit_t12.tar.gz
     DevkitDirectory,     // its extracted directory
     KaggleCsv,           // LOC_val_solution.csv
-    DevkitGroundTruth,   // ILSVRC2012_validation_ground_truth.txt alone (IDs need meta.mat)
+    DevkitGroundTruth,   // ILSVRC2012_validation_ground_truth.txt with the devkit's meta.mat beside it
 };
 
-struct ValLabelSource {
+// Validation labels read whole and checked before any image is read (a mistake in them is found
+// before the archives are streamed); matched to the validation files once those are known.
+struct ValLabels {
     ValLabelKind kind = ValLabelKind::TfdsList;
     std::filesystem::path path;
-    std::filesystem::path meta_mat;  // DevkitGroundTruth: a meta.mat found beside it, if any
+    std::filesystem::path meta_mat;  // DevkitGroundTruth: the meta.mat beside it
     std::string description;         // e.g. "TFDS validation labels file (one WNID per line)"
+    // TFDS and the devkit: the WNID of the i-th validation file in sorted name order, from line
+    // i + 1 of `lines_of` (the TFDS list, or the devkit's ground truth file).
+    std::vector<std::string> by_position;
+    std::string lines_of;
+    // Kaggle: file stem -> WNID.
+    std::map<std::string, std::string> by_stem;
+
+    // The WNIDs of `sorted_val_names` (file names such as ILSVRC2012_val_00000001.JPEG), in that
+    // order. Throws naming the labels when they do not match the files one to one.
+    std::vector<std::string> for_files(const std::vector<std::string>& sorted_val_names) const;
+    // Throws naming the line (or row) of the first label whose class `known` refuses;
+    // `class_list` says which list, for the message.
+    template <class Known>
+    void require_classes(Known&& known, const std::string& class_list) const {
+        for (size_t i = 0; i < by_position.size(); ++i)
+            if (!known(by_position[i])) unknown_class(lines_of + " line " + std::to_string(i + 1), by_position[i], class_list);
+        for (const auto& [stem, wnid] : by_stem)
+            if (!known(wnid)) unknown_class(path.string() + ": the row for " + stem, wnid, class_list);
+    }
+
+private:
+    [[noreturn]] static void unknown_class(const std::string& where, const std::string& wnid, const std::string& class_list);
 };
 
-// Tells by content what `path` is. Throws for a path that is none of the kinds, naming what was
-// expected.
-ValLabelSource detect_val_labels(const std::filesystem::path& path);
-
-// The WNIDs of the validation files `sorted_val_names` (sorted file names), from any source:
-// TFDS and the devkit by line (the counts must match), Kaggle by name. A bare ground-truth file
-// needs meta.mat: the one beside it (as in an extracted devkit), or `devkit` (archive,
-// directory or meta.mat); without either it is an error asking for the devkit.
-std::vector<std::string> load_val_labels(const ValLabelSource& source, const std::vector<std::string>& sorted_val_names,
-                                         const std::filesystem::path& devkit = {});
-std::vector<std::string> load_val_labels(const std::filesystem::path& path, const std::vector<std::string>& sorted_val_names,
-                                         const std::filesystem::path& devkit = {});
+// Reads `path` once and tells by content which kind it is: the TFDS list, the devkit (archive
+// or extracted directory), Kaggle's CSV, or the devkit's ground truth file with meta.mat beside
+// it. Throws naming the file (and line) when it is none of them or is malformed.
+ValLabels read_val_labels(const std::filesystem::path& path);
 
 }  // namespace imgpack

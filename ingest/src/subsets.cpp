@@ -1,6 +1,6 @@
 #include "subsets.hpp"
 
-#include "text_lists.hpp"
+#include <imgpack/splitmix64.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,24 +11,6 @@ namespace imgpack {
 
 namespace {
 
-// SplitMix64: a tiny generator whose output is fixed by its definition, unlike the standard
-// library's distributions, so a seed gives the same subset with any compiler.
-struct SplitMix64 {
-    uint64_t state;
-    uint64_t next() {
-        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, n) by rejection, without modulo bias.
-    uint64_t below(uint64_t n) {
-        uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-        for (;;)
-            if (uint64_t v = next(); v < limit) return v % n;
-    }
-};
-
 // The first k elements of v become a uniform random k-subset (partial Fisher-Yates).
 template <class T>
 void choose_first(std::vector<T>& v, size_t k, SplitMix64& rng) {
@@ -37,10 +19,10 @@ void choose_first(std::vector<T>& v, size_t k, SplitMix64& rng) {
 
 }  // namespace
 
-SubsetDef subset_from_list(const std::string& name, const std::filesystem::path& list,
+SubsetDef subset_from_list(const std::string& name, const std::filesystem::path& list, const std::vector<std::string>& names,
                            const std::vector<RecordDef>& train, bool allow_missing, std::vector<std::string>& missing) {
     SubsetDef sub{name, "train", "list:" + list.filename().string(), {}};
-    for (const std::string& n : read_lines(list)) {
+    for (const std::string& n : names) {
         auto it = std::lower_bound(train.begin(), train.end(), n,
                                    [](const RecordDef& r, const std::string& s) { return r.name < s; });
         if (it != train.end() && it->name == n) sub.indices.push_back(static_cast<uint32_t>(it - train.begin()));

@@ -12,10 +12,10 @@
 
 namespace imgpack {
 
-// The listed names' indices in `train` (sorted by name). A listed name that is not in the
-// split is an error naming the first few, unless `allow_missing`, when it is left out and
-// reported in `missing`.
-SubsetDef subset_from_list(const std::string& name, const std::filesystem::path& list,
+// The indices in `train` (sorted by name) of `names`, the lines of `list` (read by read_lines).
+// A listed name that is not in the split is an error naming the first few, unless
+// `allow_missing`, when it is left out and reported in `missing`.
+SubsetDef subset_from_list(const std::string& name, const std::filesystem::path& list, const std::vector<std::string>& names,
                            const std::vector<RecordDef>& train, bool allow_missing, std::vector<std::string>& missing);
 
 // round(fraction x train size) records, the same number from every class that has records

@@ -4,6 +4,8 @@
 // std::random_device, so the same options give byte-identical files.
 #include <imgpack/synth.hpp>
 
+#include <imgpack/splitmix64.hpp>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <png.h>
@@ -61,19 +63,11 @@ enum class Stream : uint64_t {
 
 // ---------------------------------------------------------------- randomness
 
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 // Seed for (purpose, item): mixing keeps neighbouring seeds/indices uncorrelated.
 uint64_t derive_seed(uint64_t seed, Stream stream, uint64_t index = 0) {
-    uint64_t s = seed;
-    s = splitmix64(s) ^ (static_cast<uint64_t>(stream) * 0xD1B54A32D192ED03ull);
-    s = splitmix64(s) ^ index;
-    return splitmix64(s);
+    uint64_t s = SplitMix64{seed}.next() ^ (static_cast<uint64_t>(stream) * 0xD1B54A32D192ED03ull);
+    s = SplitMix64{s}.next() ^ index;
+    return SplitMix64{s}.next();
 }
 
 // Bulk choices (names, orders, labels). `rng() % n` instead of a std distribution because
@@ -93,9 +87,10 @@ private:
 };
 
 // Per-image pixels: cheaper to seed than mt19937_64, which matters for 100k tiny images.
+// (`% n`, not SplitMix64::below: the bias does not matter here and the images stay as they were.)
 struct PixelRng {
-    uint64_t state;
-    uint64_t next() { return splitmix64(state); }
+    SplitMix64 gen;
+    uint64_t next() { return gen.next(); }
     uint64_t below(uint64_t n) { return next() % n; }
 };
 
@@ -258,7 +253,7 @@ public:
     }
 
     Bytes make(Kind kind, uint64_t seed, const std::string& name) {
-        PixelRng rng{seed};
+        PixelRng rng{SplitMix64{seed}};
         const uint32_t w = min_ + static_cast<uint32_t>(rng.below(uint64_t{max_} - min_ + 1));
         const uint32_t h = min_ + static_cast<uint32_t>(rng.below(uint64_t{max_} - min_ + 1));
         paint(rng, w, h, channels_of(kind), px_);

@@ -85,6 +85,7 @@ struct ConvertSummary {
     std::vector<std::string> repaired;      // "split/name (what was done)", in input order
     std::vector<std::string> needs_repair;  // with repair off: "split/name (codec, colour space)"
     std::vector<std::string> skipped;       // "<archive>: <member>: <reason>", in input order
+    std::vector<std::string> left_out;      // with allow_missing: "subset '<name>': <listed name>" not in train
     std::vector<std::string> notes;         // what was inferred or patched, for the user
     uint64_t patched = 0;                   // test images replaced by the patch
     uint64_t pack_bytes = 0;
