@@ -6,7 +6,8 @@
 // chunks of records sorted by file offset, and whichever thread holds the section hash brings it
 // up to where the record checks have reached, hashing bytes that were just read. Each byte thus
 // comes from the disk (or the page cache) once, and on more than one thread the section hash
-// runs alongside the record checks instead of after them.
+// runs alongside the record checks instead of after them. The kernel is asked to read a few
+// chunks ahead of the pass.
 #pragma once
 
 #include <imgpack/reader.hpp>
