@@ -39,7 +39,7 @@ std::vector<Failure> verify_records(const Pack& pack, unsigned jobs, uint64_t& b
     auto run = [&] {
         uint64_t mine = 0;
         for (size_t c; (c = next.fetch_add(1)) < chunks.size();) {
-            const Split& split = pack.splits()[chunks[c].split];
+            const Split split = pack.splits()[chunks[c].split];
             for (size_t i = chunks[c].begin; i < chunks[c].end; ++i) {
                 Record r = split[i];
                 mine += r.data.size();
@@ -80,10 +80,10 @@ void add_verify(CLI::App& app) {
         for (const Split& s : pack.splits()) records += s.size();
         std::vector<Failure> failures = verify_records(pack, jobs, bytes);
         bool blob_section_ok = true;
-        for (const SectionInfo& s : pack.sections())
-            if (s.kind == uint32_t(format::SectionKind::blobs)) blob_section_ok = pack.verify_section(s);
+        for (size_t i = 0; i < pack.sections().size(); ++i)
+            if (pack.sections()[i].kind == uint32_t(format::SectionKind::blobs)) blob_section_ok = pack.verify_section(i);
         for (const Failure& f : failures) {
-            const Split& split = pack.splits()[f.split];
+            const Split split = pack.splits()[f.split];
             std::fprintf(stderr, "%s: split '%s' record %zu (%s): checksum mismatch, the image bytes are corrupt\n",
                          a->path.c_str(), std::string(split.name()).c_str(), f.index,
                          std::string(split.name_at(f.index)).c_str());

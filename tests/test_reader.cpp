@@ -1,0 +1,145 @@
+// The reader's public API cannot dangle or crash (issue 9's traps, each a behaviour here; the ones
+// closed at compile time are tests/compile_fail/). Run under ASan by `./dev test`: a view that
+// outlived its mapping would be reported there as a use after free.
+#include <doctest/doctest.h>
+
+#include "helpers.hpp"
+#include "small_pack.hpp"
+
+#include <imgpack/pack_writer.hpp>
+#include <imgpack/reader.hpp>
+
+#include <ranges>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace fmt = imgpack::format;
+using test::bytes_of;
+using test::SmallPack;
+using test::TempDir;
+
+namespace {
+
+std::vector<unsigned char> bytes(std::span<const unsigned char> s) { return {s.begin(), s.end()}; }
+
+std::string written(TempDir& dir, const SmallPack& pack = {}, const std::string& name = "p.imgpack") {
+    pack.write(dir / name);
+    return (dir / name).string();
+}
+
+}  // namespace
+
+// No usable empty Pack, Split or Subset: there is no default constructor (compile_fail/ checks
+// that `imgpack::Pack p;` does not compile) and no move that could leave one empty.
+static_assert(!std::is_default_constructible_v<imgpack::Pack>);
+static_assert(!std::is_default_constructible_v<imgpack::Split>);
+static_assert(!std::is_default_constructible_v<imgpack::Subset>);
+static_assert(!std::is_default_constructible_v<imgpack::Splits>);
+static_assert(std::is_copy_constructible_v<imgpack::Split> && std::is_copy_assignable_v<imgpack::Subset>);
+// The views are random-access ranges (of an lvalue; begin() of a temporary is deleted).
+static_assert(std::ranges::random_access_range<imgpack::Split> && std::ranges::random_access_range<imgpack::Subset>);
+static_assert(std::ranges::random_access_range<imgpack::Splits> && std::ranges::random_access_range<imgpack::Subsets>);
+static_assert(std::ranges::sized_range<const imgpack::Split&>);
+
+TEST_CASE("reader API: a Split or Subset taken from a temporary Pack keeps the file mapped") {
+    TempDir dir;
+    SmallPack small;
+    const std::string path = written(dir, small);
+
+    // Issue 9: `for (Record r : Pack::open(p).split("train"))` read a freed Pack.
+    std::vector<std::string> names;
+    for (imgpack::Record r : imgpack::Pack::open(path).split("train")) {
+        names.emplace_back(r.name);
+        CHECK(r.verify());
+    }
+    CHECK(names == small.train_names);
+
+    // Issue 9: `Split s = Pack::open(p).split("train"); s[0]` crashed.
+    imgpack::Split train = imgpack::Pack::open(path).split("train");
+    REQUIRE(train.size() == 4);
+    CHECK(bytes(train[0].data) == small.blobs[0]);
+    CHECK(bytes(train.at(2).data) == small.blobs[2]);
+    CHECK(train.find("d.JPEG") == 3);
+    CHECK(train[1].wnid == "n00000002");  // the class table lives on with the split
+
+    imgpack::Subset half = imgpack::Pack::open(path).subset("half");
+    REQUIRE(half.size() == 2);
+    CHECK(half[1].name == "d.JPEG");
+    CHECK(bytes(half.split()[2].data) == small.blobs[2]);
+    imgpack::Split of_half = imgpack::Pack::open(path).subset("half").split();
+    CHECK(of_half.name_at(0) == "a.JPEG");
+    for (imgpack::Record r : imgpack::Pack::open(path).subset("half")) CHECK(r.verify());
+
+    std::optional<imgpack::Split> found = imgpack::Pack::open(path).find_split("test");
+    REQUIRE(found);
+    CHECK(bytes((*found)[0].data) == small.blobs[4]);
+    std::optional<imgpack::Subset> found_subset = imgpack::Pack::open(path).find_subset("half");
+    REQUIRE(found_subset);
+    CHECK((*found_subset)[0].name == "b.JPEG");
+
+    // The lists hand out their elements by value; an element outlives the list and the Pack.
+    size_t records = 0;
+    for (imgpack::Split s : imgpack::Pack::open(path).splits())
+        for (imgpack::Record r : s) records += r.verify();
+    CHECK(records == 5);
+    imgpack::Split first = imgpack::Pack::open(path).splits()[0];
+    CHECK(first.name() == "train");
+    for (imgpack::Record r : imgpack::Pack::open(path).subsets()[0]) CHECK(r.verify());
+    const imgpack::Split& bound = imgpack::Pack::open(path).splits()[1];  // a temporary, extended
+    CHECK(bound.name() == "test");
+    CHECK(bound[0].name == "t.JPEG");
+
+    // A Record is a view into the mapping: valid while any handle sharing the mapping lives.
+    imgpack::Subset holder = imgpack::Pack::open(path).subset("half");
+    imgpack::Record held = holder[1];  // `holder` keeps its mapping alive
+    CHECK(bytes(held.data) == small.blobs[3]);
+    CHECK(held.verify());
+}
+
+TEST_CASE("reader API: handles are never empty, and a moved-from one is still whole") {
+    TempDir dir;
+    const std::string path = written(dir);
+    imgpack::Pack a = imgpack::Pack::open(path);
+    imgpack::Pack b = std::move(a);  // a copy: Pack has no move
+    CHECK(a.splits().size() == 2);   // NOLINT(bugprone-use-after-move): the point of the test
+    CHECK(a.split("train")[0].name == "a.JPEG");
+    CHECK(b.split("train")[0].name == "a.JPEG");
+    a = std::move(b);
+    CHECK(b.subsets().size() == 1);  // NOLINT(bugprone-use-after-move)
+
+    imgpack::Split s = a.split("train");
+    imgpack::Split t = std::move(s);
+    CHECK(s[3].name == "d.JPEG");  // NOLINT(bugprone-use-after-move)
+    CHECK(t[3].verify());
+    imgpack::Subset h = a.subset("half");
+    imgpack::Subset g = std::move(h);
+    CHECK(h[0].name == "b.JPEG");  // NOLINT(bugprone-use-after-move)
+    CHECK(g.split().name() == "train");
+    imgpack::Splits list = a.splits();
+    imgpack::Splits moved = std::move(list);
+    CHECK(list.size() == 2);  // NOLINT(bugprone-use-after-move)
+    CHECK(list[1][0].name == "t.JPEG");
+    CHECK(moved.size() == 2);
+
+    // Reassigning a handle drops its share; the other handles keep the mapping.
+    imgpack::Split keep = a.split("train");
+    a = imgpack::Pack::open(path);
+    CHECK(keep[2].verify());
+}
+
+TEST_CASE("reader API: verify_section reads only a section the directory lists") {
+    TempDir dir;
+    const std::string path = written(dir);
+    imgpack::Pack p = imgpack::Pack::open(path);
+    const size_t n = p.sections().size();
+    REQUIRE(n >= 5);
+    for (size_t i = 0; i < n; ++i) CHECK(p.verify_section(i));
+    // Issue 9: verify_section(SectionInfo) hashed whatever offset and length a caller made up. It
+    // takes an index now (compile_fail/ checks that a SectionInfo does not compile), and an index
+    // past the directory is an error, not a read.
+    CHECK_THROWS_WITH_AS(p.verify_section(n), doctest::Contains("no section"), imgpack::Error);
+    CHECK_THROWS_AS(p.verify_section(size_t(-1)), imgpack::Error);
+}
+
