@@ -143,3 +143,57 @@ TEST_CASE("reader API: verify_section reads only a section the directory lists")
     CHECK_THROWS_AS(p.verify_section(size_t(-1)), imgpack::Error);
 }
 
+TEST_CASE("reader: duplicate names among 65,000 subsets are found (sorted, not compared pairwise)") {
+    // The duplicate checks were O(n^2): 65,000 subsets took 6.8 s to open. No time is asserted
+    // here; the test shows that many subsets open, are found by name, and that a duplicate among
+    // them is still rejected.
+    TempDir dir;
+    constexpr size_t kSubsets = 65000;  // the directory holds at most 65,536 sections
+    auto name_of = [](size_t i) {
+        std::string s = std::to_string(i);
+        return "s" + std::string(6 - s.size(), '0') + s;
+    };
+    {
+        imgpack::PackWriter w(dir / "many.imgpack", false);
+        imgpack::PackContents c;
+        imgpack::RecordDef r;
+        r.blob_offset = w.append_blob(bytes_of("x"));
+        r.blob_size = 1;
+        r.xxh3 = XXH3_64bits("x", 1);
+        for (const char* n : {"a", "b", "c"}) {
+            r.name = n;
+            c.splits.push_back({std::string("split_") + n, {r}});
+        }
+        // In reverse order of name, so that the directory order is not the sorted order.
+        for (size_t i = kSubsets; i-- > 0;) c.subsets.push_back({name_of(i), "split_" + std::string(1, "abc"[i % 3]), "", {0}});
+        w.finish(c);
+    }
+    imgpack::Pack p = imgpack::Pack::open((dir / "many.imgpack").string());
+    REQUIRE(p.subsets().size() == kSubsets);
+    size_t found = 0;
+    for (size_t i = 0; i < kSubsets; i += 997) {
+        std::optional<imgpack::Subset> s = p.find_subset(name_of(i));
+        found += s && s->name() == name_of(i) && s->split().name() == "split_" + std::string(1, "abc"[i % 3]);
+    }
+    CHECK(found == (kSubsets + 996) / 997);
+    CHECK_FALSE(p.find_subset("s"));
+    CHECK_FALSE(p.find_subset("s999999"));
+    CHECK(p.subset(name_of(kSubsets - 1)).size() == 1);
+    CHECK(p.find_split("split_b"));
+
+    // Subset 40,000 in directory order takes the name of subset 123; then split b takes a's name.
+    auto f = test::read_file(dir / "many.imgpack");
+    auto sub = [&](int n) { return test::find_section(f, fmt::SectionKind::subset, n).offset; };
+    std::copy_n(f.begin() + sub(123), 8, f.begin() + sub(40000));
+    test::reseal(f);
+    test::write_file(dir / "dup.imgpack", f);
+    CHECK(test::open_error(dir / "dup.imgpack").find("two subsets are named '" + name_of(kSubsets - 1 - 123) + "'") !=
+          std::string::npos);
+    f = test::read_file(dir / "many.imgpack");
+    auto split = [&](int n) { return test::find_section(f, fmt::SectionKind::split, n).offset; };
+    std::copy_n(f.begin() + split(0), 8, f.begin() + split(1));
+    test::reseal(f);
+    test::write_file(dir / "dup.imgpack", f);
+    CHECK(test::open_error(dir / "dup.imgpack").find("two splits are named 'split_a'") != std::string::npos);
+}
+

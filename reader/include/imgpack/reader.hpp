@@ -362,6 +362,9 @@ struct State {
     std::vector<ClassInfo> classes;
     std::vector<SplitFields> splits;
     std::vector<SubsetFields> subsets;
+    // Indices into splits and subsets, sorted by name: duplicate checks and lookups by name in
+    // O(n log n) and O(log n) (a pack may hold up to 65,536 sections).
+    std::vector<uint32_t> splits_by_name, subsets_by_name;
     std::vector<SkippedInfo> skipped;
     const SectionInfo* blob_section = nullptr;
     // Open-time only: the strings section's checksum, advanced as string references are checked.
@@ -594,17 +597,6 @@ struct State {
         if (dup != wnids.end()) fail("class table lists WNID '" + std::string(*dup) + "' twice");
     }
 
-    std::optional<size_t> find_split(std::string_view name) const {
-        for (size_t i = 0; i < splits.size(); ++i)
-            if (splits[i].name == name) return i;
-        return std::nullopt;
-    }
-    std::optional<size_t> find_subset(std::string_view name) const {
-        for (size_t i = 0; i < subsets.size(); ++i)
-            if (subsets[i].name == name) return i;
-        return std::nullopt;
-    }
-
     void read_splits() {
         blob_section = the_one(format::SectionKind::blobs);
         for (const SectionInfo& s : sections) {
@@ -615,8 +607,6 @@ struct State {
             SplitFields sp;
             sp.name = string(h.name, "split name");
             std::string what = "split '" + std::string(sp.name) + "'";
-            for (const SplitFields& other : splits)
-                if (other.name == sp.name) fail("two splits are named '" + std::string(sp.name) + "'");
             if (h.record_size < format::kRecordSize)
                 fail(what + ": record size " + std::to_string(h.record_size) + " is below " +
                      std::to_string(format::kRecordSize));
@@ -632,6 +622,28 @@ struct State {
             check_checksum(size_t(&s - sections.data()), hash.finish());
             splits.push_back(sp);
         }
+        splits_by_name = sorted_by_name(splits, "splits");
+    }
+
+    // The indices of `views` sorted by name; fails if two share a name.
+    template <class Fields>
+    std::vector<uint32_t> sorted_by_name(const std::vector<Fields>& views, const char* what) const {
+        std::vector<uint32_t> order(views.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+        std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return views[a].name < views[b].name; });
+        auto same = [&](uint32_t a, uint32_t b) { return views[a].name == views[b].name; };
+        auto dup = std::adjacent_find(order.begin(), order.end(), same);
+        if (dup != order.end()) fail(std::string("two ") + what + " are named '" + std::string(views[*dup].name) + "'");
+        return order;
+    }
+    // The index of the view named `name`, by binary search in `order` (from sorted_by_name).
+    template <class Fields>
+    static std::optional<size_t> find_by_name(const std::vector<Fields>& views, const std::vector<uint32_t>& order,
+                                              std::string_view name) {
+        auto it = std::lower_bound(order.begin(), order.end(), name,
+                                   [&](uint32_t i, std::string_view n) { return views[i].name < n; });
+        if (it == order.end() || views[*it].name != name) return std::nullopt;
+        return *it;
     }
 
     // a < b, comparing bytes as unsigned (as std::string_view's < does), 8 at a time: most
@@ -685,11 +697,9 @@ struct State {
             SubsetFields sub;
             sub.name = string(h.name, "subset name");
             std::string what = "subset '" + std::string(sub.name) + "'";
-            for (const SubsetFields& other : subsets)
-                if (other.name == sub.name) fail("two subsets are named '" + std::string(sub.name) + "'");
             sub.origin = string(h.origin, what + " origin");
             std::string_view split_name = string(h.split_name, what + " split name");
-            std::optional<size_t> split = find_split(split_name);
+            std::optional<size_t> split = find_by_name(splits, splits_by_name, split_name);
             if (!split) fail(what + " refers to split '" + std::string(split_name) + "', which is not in the file");
             sub.split = *split;
             const size_t records = splits[*split].count;
@@ -708,6 +718,7 @@ struct State {
             }
             subsets.push_back(sub);
         }
+        subsets_by_name = sorted_by_name(subsets, "subsets");
     }
 
     void read_skipped() {
@@ -837,21 +848,21 @@ inline std::optional<int32_t> Pack::find_class(std::string_view wnid) const {
 
 inline Splits Pack::splits() const { return Splits(state_, state_->splits.size()); }
 inline std::optional<Split> Pack::find_split(std::string_view name) const {
-    if (auto i = state_->find_split(name)) return Split(state_, *i);
+    if (auto i = detail::State::find_by_name(state_->splits, state_->splits_by_name, name)) return Split(state_, *i);
     return std::nullopt;
 }
 inline Split Pack::split(std::string_view name) const {
-    if (auto i = state_->find_split(name)) return Split(state_, *i);
+    if (auto i = detail::State::find_by_name(state_->splits, state_->splits_by_name, name)) return Split(state_, *i);
     state_->fail("no split named '" + std::string(name) + "'");
 }
 
 inline Subsets Pack::subsets() const { return Subsets(state_, state_->subsets.size()); }
 inline std::optional<Subset> Pack::find_subset(std::string_view name) const {
-    if (auto i = state_->find_subset(name)) return Subset(state_, *i);
+    if (auto i = detail::State::find_by_name(state_->subsets, state_->subsets_by_name, name)) return Subset(state_, *i);
     return std::nullopt;
 }
 inline Subset Pack::subset(std::string_view name) const {
-    if (auto i = state_->find_subset(name)) return Subset(state_, *i);
+    if (auto i = detail::State::find_by_name(state_->subsets, state_->subsets_by_name, name)) return Subset(state_, *i);
     state_->fail("no subset named '" + std::string(name) + "'");
 }
 
