@@ -29,6 +29,11 @@ std::string written(TempDir& dir, const SmallPack& pack = {}, const std::string&
     return (dir / name).string();
 }
 
+// Where the i-th record of the n-th split starts in a pack image.
+size_t record_at(const std::vector<unsigned char>& f, int split, size_t i) {
+    return test::find_section(f, fmt::SectionKind::split, split).offset + fmt::kSplitHeaderSize + i * fmt::kRecordSize;
+}
+
 }  // namespace
 
 // No usable empty Pack, Split or Subset: there is no default constructor (compile_fail/ checks
@@ -141,6 +146,31 @@ TEST_CASE("reader API: verify_section reads only a section the directory lists")
     // past the directory is an error, not a read.
     CHECK_THROWS_WITH_AS(p.verify_section(n), doctest::Contains("no section"), imgpack::Error);
     CHECK_THROWS_AS(p.verify_section(size_t(-1)), imgpack::Error);
+}
+
+TEST_CASE("reader: unknown codec and color-space values read as unknown (FORMAT.md 4.5, SHOULD)") {
+    TempDir dir;
+    const std::string good = written(dir);
+    auto f = test::read_file(good);
+    // Record 0 gets the last known values, records 1-3 the first unknown ones and the largest.
+    const std::pair<uint8_t, uint8_t> stored[] = {{2, 5}, {3, 6}, {255, 255}, {0, 0}};
+    for (size_t i = 0; i < 4; ++i) {
+        f[record_at(f, 0, i) + 30] = stored[i].first;
+        f[record_at(f, 0, i) + 31] = stored[i].second;
+    }
+    test::reseal(f);
+    test::write_file(dir / "enums.imgpack", f);
+    imgpack::Split train = imgpack::Pack::open((dir / "enums.imgpack").string()).split("train");
+    CHECK(train[0].codec == fmt::Codec::png);
+    CHECK(train[0].color_space == fmt::ColorSpace::ycck);
+    for (size_t i = 1; i < 4; ++i) {
+        CAPTURE(i);
+        CHECK(train[i].codec == fmt::Codec::unknown);
+        CHECK(train[i].color_space == fmt::ColorSpace::unknown);
+        CHECK(train[i].verify());  // the rest of the record reads as before
+    }
+    // Untouched: the other split.
+    CHECK(imgpack::Pack::open(good).split("test")[0].codec == fmt::Codec::jpeg);
 }
 
 TEST_CASE("reader: duplicate names among 65,000 subsets are found (sorted, not compared pairwise)") {

@@ -69,8 +69,8 @@ struct Record {
     int32_t label = format::kUnlabeled;
     std::string_view wnid;            // empty when unlabeled
     uint16_t width = 0, height = 0;
-    format::Codec codec = format::Codec::unknown;
-    format::ColorSpace color_space = format::ColorSpace::unknown;
+    format::Codec codec = format::Codec::unknown;  // a value this reader does not know reads as unknown
+    format::ColorSpace color_space = format::ColorSpace::unknown;  // likewise
     uint32_t flags = 0;
     uint64_t xxh3 = 0;                // checksum of data, as stored
 
@@ -317,6 +317,16 @@ private:
     const Container* c_ = nullptr;
     size_t i_ = 0;
 };
+
+// Unknown codec and color-space values read as unknown (FORMAT.md §4.5: a later minor version
+// may add values). The last known value of each is the last enumerator in format.hpp.
+inline format::Codec known_codec(uint8_t v) {
+    return v <= static_cast<uint8_t>(format::Codec::png) ? static_cast<format::Codec>(v) : format::Codec::unknown;
+}
+inline format::ColorSpace known_color_space(uint8_t v) {
+    return v <= static_cast<uint8_t>(format::ColorSpace::ycck) ? static_cast<format::ColorSpace>(v)
+                                                               : format::ColorSpace::unknown;
+}
 
 // The XXH3-64 of one section, computed a block at a time as open()'s checks reach the bytes, so
 // the strings and the record arrays come from memory once, not once to hash and again to check.
@@ -769,8 +779,8 @@ inline Record Split::operator[](size_t i) const {
     if (r.label != format::kUnlabeled) out.wnid = s.classes[size_t(r.label)].wnid;
     out.width = r.width;
     out.height = r.height;
-    out.codec = static_cast<format::Codec>(r.codec);
-    out.color_space = static_cast<format::ColorSpace>(r.color_space);
+    out.codec = detail::known_codec(r.codec);
+    out.color_space = detail::known_color_space(r.color_space);
     out.flags = r.flags;
     out.xxh3 = r.xxh3;
     return out;
