@@ -1,6 +1,7 @@
 // The reader's public API cannot dangle or crash (issue 9's traps, each a behaviour here; the ones
-// closed at compile time are tests/compile_fail/). Run under ASan by `./dev test`: a view that
-// outlived its mapping would be reported there as a use after free.
+// closed at compile time are tests/compile_fail/), unknown enum values, many subsets, and what a
+// live mapping sees when its file is truncated or replaced. Run under ASan by `./dev test`: a
+// view that outlived its mapping would be reported there as a use after free.
 #include <doctest/doctest.h>
 
 #include "helpers.hpp"
@@ -9,8 +10,14 @@
 #include <imgpack/pack_writer.hpp>
 #include <imgpack/reader.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <ranges>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -227,3 +234,113 @@ TEST_CASE("reader: duplicate names among 65,000 subsets are found (sorted, not c
     CHECK(test::open_error(dir / "dup.imgpack").find("two splits are named 'split_a'") != std::string::npos);
 }
 
+TEST_CASE("reader: a file truncated under a live mapping raises SIGBUS on the lost pages") {
+    // Documented in reader.hpp, as LMDB documents it: a mapped pack must not be truncated. A
+    // child process reads what truncation removed and must die of SIGBUS; the same read before
+    // the truncation must succeed (so the test can fail).
+    TempDir dir;
+    SmallPack small;
+    const std::string path = written(dir, small);
+    imgpack::Pack pack = imgpack::Pack::open(path);
+    const imgpack::Record big = pack.split("train")[2];  // 5000 bytes, past the first page
+    REQUIRE(big.offset >= 4096);
+    auto read_in_child = [&](auto&& read) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::signal(SIGBUS, SIG_DFL);  // a sanitizer's handler would turn the signal into an abort
+            read();
+            ::_exit(0);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        return status;
+    };
+    auto read_blob = [&] {
+        unsigned sum = 0;
+        for (unsigned char c : big.data) sum += c;
+        ::_exit(sum == 5000u * 'c' ? 0 : 3);
+    };
+    int before = read_in_child(read_blob);
+    CHECK((WIFEXITED(before) && WEXITSTATUS(before) == 0));
+
+    REQUIRE(::truncate(path.c_str(), 4096) == 0);  // the header page stays, the rest is gone
+    int blob = read_in_child(read_blob);
+    CHECK_MESSAGE((WIFSIGNALED(blob) && WTERMSIG(blob) == SIGBUS), "wait status ", blob);
+    // The metadata lies past the blobs: reading a record's fields faults the same way.
+    int record = read_in_child([&] { ::_exit(pack.split("train")[1].name.size() == 6 ? 0 : 3); });
+    CHECK_MESSAGE((WIFSIGNALED(record) && WTERMSIG(record) == SIGBUS), "wait status ", record);
+    // A new open sees the short file and rejects it with a message, not a signal.
+    CHECK(test::open_error(path).find("truncated") != std::string::npos);
+}
+
+TEST_CASE("reader: a pack replaced by rename is seen old or new, never mixed") {
+    TempDir dir;
+    SmallPack old_pack, new_pack;
+    new_pack.train_names = {"e.JPEG", "f.JPEG", "g.JPEG", "h.JPEG"};
+    new_pack.blobs[2] = bytes_of(std::string(7000, 'g'));  // a different file size, too
+    const std::string path = written(dir, old_pack);
+    const std::string old_copy = written(dir, old_pack, "old.imgpack");
+    const std::string new_copy = written(dir, new_pack, "new.imgpack");
+
+    imgpack::Pack before = imgpack::Pack::open(path);
+    imgpack::Split old_train = before.split("train");
+    // Replace the pack as the converter does: a complete new file renamed over the old one.
+    REQUIRE(::link(new_copy.c_str(), (dir / "incoming").c_str()) == 0);
+    REQUIRE(::rename((dir / "incoming").c_str(), path.c_str()) == 0);
+    // The open Pack keeps the file it mapped (its inode lives while mapped)...
+    CHECK(old_train[0].name == "a.JPEG");
+    CHECK(bytes(old_train[2].data) == old_pack.blobs[2]);
+    CHECK(old_train[2].verify());
+    CHECK(before.verify_section(0));
+    // ...and a new open sees the new file whole.
+    imgpack::Split new_train = imgpack::Pack::open(path).split("train");
+    CHECK(new_train[0].name == "e.JPEG");
+    CHECK(bytes(new_train[2].data) == new_pack.blobs[2]);
+    // Deleted, the old file is still read through the mapping.
+    std::filesystem::remove(path);
+    CHECK(old_train[3].verify());
+    CHECK(before.subset("half")[1].name == "d.JPEG");
+
+    // While another thread keeps renaming the old and the new pack over the path, every open
+    // succeeds and reads one of the two whole: open() opens the path once and then only uses that
+    // descriptor, so a rename between its steps cannot mix two files (a size taken from the path
+    // and the bytes from the descriptor would be "truncated or appended to").
+    std::atomic<bool> stop{false}, renamer_failed{false};
+    std::atomic<size_t> renames{0};
+    std::thread renamer([&] {
+        const std::string incoming = (dir / "incoming").string();
+        for (size_t k = 0; !stop.load(); ++k) {
+            if (::link(k % 2 ? old_copy.c_str() : new_copy.c_str(), incoming.c_str()) != 0 ||
+                ::rename(incoming.c_str(), path.c_str()) != 0) {
+                renamer_failed = true;
+                break;
+            }
+            renames.fetch_add(1);
+        }
+    });
+    size_t old_seen = 0, new_seen = 0, bad = 0;
+    std::string first_error;
+    while (old_seen + new_seen + bad < 300 && !renamer_failed.load()) {
+        // Each open overlaps renames: wait for the renamer to make progress between two opens.
+        for (size_t seen = renames.load(); renames.load() == seen && !renamer_failed.load();) std::this_thread::yield();
+        try {
+            imgpack::Split s = imgpack::Pack::open(path).split("train");
+            bool is_old = s[0].name == "a.JPEG", is_new = s[0].name == "e.JPEG";
+            bool whole = s.size() == 4 && s[2].verify() &&
+                         bytes(s[2].data) == (is_old ? old_pack.blobs[2] : new_pack.blobs[2]);
+            old_seen += is_old && whole;
+            new_seen += is_new && whole;
+            bad += !((is_old || is_new) && whole);
+        } catch (const imgpack::Error& e) {
+            if (std::string(e.what()).find("cannot open") != std::string::npos) continue;  // before the first rename
+            if (bad++ == 0) first_error = e.what();
+        }
+    }
+    stop = true;
+    renamer.join();
+    MESSAGE("opens: ", old_seen, " old, ", new_seen, " new; renames meanwhile: ", renames.load());
+    CHECK_FALSE(renamer_failed.load());
+    CHECK_MESSAGE(bad == 0, "first error: ", first_error);
+    CHECK(renames.load() > 0);
+}

@@ -16,6 +16,13 @@
 // a new mapping). Iterators are valid while the Split, Subset or list they came from lives;
 // begin() of a temporary does not compile.
 //
+// The file under the mapping. Pack::open opens the path once and maps what it opened, so it sees
+// one file whole: a pack replaced by rename (as `imgpack convert` and PackWriter replace one) is
+// seen old or new, never mixed, and a Pack keeps reading the file it opened, even once renamed
+// over or deleted. A mapped file must not be truncated or written in place: a read of a page that
+// truncation removed raises SIGBUS (as with LMDB or any other mmap reader), and bytes changed in
+// place are read unchecked. Replace a pack by writing a new file and renaming it over the old.
+//
 // Needs the C++20 standard library, POSIX (mmap) and xxHash's header. All reads are const and
 // touch no shared mutable state, so one Pack may be used from many threads at once.
 #pragma once
@@ -394,6 +401,8 @@ struct State {
 
     void map(const std::string& file, const OpenOptions& options) {
         path = file;
+        // Everything below goes through this one descriptor: a rename over `file` from now on
+        // changes nothing that this open sees.
         int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail(std::string("cannot open: ") + std::strerror(errno));
         struct stat st {};
