@@ -432,6 +432,28 @@ struct State {
 #endif
     }
 
+    // A new mapping has no page-table entries, and validation reads every byte of the metadata
+    // (83 MiB for ImageNet): faulted in as the checks reach it, that is a trap per 4-64 KiB (22 ms
+    // of a 41 ms open on one machine, 2 ms of 18 on another). Map it in one call per contiguous
+    // run instead (the blobs are left alone). Advice only: a kernel without MADV_POPULATE_READ
+    // (before 5.14) refuses it, and the pages fault in as they are read.
+    void populate_metadata() const {
+#ifdef MADV_POPULATE_READ
+        const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+        struct Run { uint64_t begin, end; };
+        std::vector<Run> runs;
+        for (const SectionInfo& s : sections)
+            if (s.known && s.kind != uint32_t(format::SectionKind::blobs) && s.length > 0)
+                runs.push_back({s.offset / page * page, s.offset + s.length});
+        std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.begin < b.begin; });
+        for (size_t i = 0; i < runs.size();) {
+            Run r = runs[i];
+            for (++i; i < runs.size() && runs[i].begin <= r.end; ++i) r.end = std::max(r.end, runs[i].end);
+            (void)::madvise(const_cast<unsigned char*>(base) + r.begin, r.end - r.begin, MADV_POPULATE_READ);
+        }
+#endif
+    }
+
     // [offset, offset + length) lies inside the file, without overflow.
     bool in_file(uint64_t offset, uint64_t length) const {
         return offset <= size && length <= size - offset;
@@ -754,6 +776,7 @@ struct State {
         map(file, options);
         check_header();
         read_directory();
+        populate_metadata();
         try {
             read_strings();
             read_classes();
