@@ -134,13 +134,28 @@ struct SubsetFields {
     const unsigned char* indices = nullptr;
     size_t count = 0;
 };
+// begin() and end() of a view that has size() and operator[] (Split, Subset, the lists): only of
+// a named view, since an iterator into a temporary one would dangle. A range-for over a
+// temporary still works: it names the temporary first.
+template <class View, class Value>
+class IndexRange {
+public:
+    using iterator = IndexIterator<View, Value>;
+    iterator begin() const& { return {view(), 0}; }
+    iterator end() const& { return {view(), view()->size()}; }
+    iterator begin() const&& = delete;
+    iterator end() const&& = delete;
+
+private:
+    const View* view() const { return static_cast<const View*>(this); }
+};
 }  // namespace detail
 
 template <class View>
 class List;
 
 // A split: a fixed-width record array sorted by file name. Keeps the mapping alive.
-class Split {
+class Split : public detail::IndexRange<Split, Record> {
 public:
     Split(const Split&) = default;  // copies share the mapping; no move: a moved-from Split stays whole
     Split& operator=(const Split&) = default;
@@ -159,12 +174,6 @@ public:
     // Binary search by file name: the record's index, or nullopt.
     std::optional<size_t> find(std::string_view file_name) const;
 
-    using iterator = detail::IndexIterator<Split, Record>;
-    iterator begin() const&;
-    iterator end() const&;
-    iterator begin() const&& = delete;  // an iterator into a temporary would dangle
-    iterator end() const&& = delete;
-
 private:
     friend class Pack;
     friend class Subset;
@@ -176,7 +185,7 @@ private:
 
 // A named subset: sorted record indices into one split. A view, never a copy; keeps the mapping
 // alive.
-class Subset {
+class Subset : public detail::IndexRange<Subset, Record> {
 public:
     Subset(const Subset&) = default;  // as Split: copies share the mapping, no move
     Subset& operator=(const Subset&) = default;
@@ -193,12 +202,6 @@ public:
     // The subset's i-th record; throws Error when i >= size().
     Record at(size_t i) const;
 
-    using iterator = detail::IndexIterator<Subset, Record>;
-    iterator begin() const&;
-    iterator end() const&;
-    iterator begin() const&& = delete;
-    iterator end() const&& = delete;
-
 private:
     friend class Pack;
     friend class List<Subset>;
@@ -210,7 +213,7 @@ private:
 // The splits or the subsets of a pack, in the directory's order (Pack::splits(), subsets()).
 // Keeps the mapping alive, and gives each element by value.
 template <class View>
-class List {
+class List : public detail::IndexRange<List<View>, View> {
 public:
     List(const List&) = default;
     List& operator=(const List&) = default;
@@ -218,12 +221,6 @@ public:
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     View operator[](size_t i) const { return View(state_, i); }  // i < size()
-
-    using iterator = detail::IndexIterator<List, View>;
-    iterator begin() const&;
-    iterator end() const&;
-    iterator begin() const&& = delete;
-    iterator end() const&& = delete;
 
 private:
     friend class Pack;
@@ -841,9 +838,6 @@ inline std::optional<size_t> Split::find(std::string_view file_name) const {
     return std::nullopt;
 }
 
-inline Split::iterator Split::begin() const& { return {this, 0}; }
-inline Split::iterator Split::end() const& { return {this, f_.count}; }
-
 // ---- Subset ------------------------------------------------------------------------------------
 
 inline Subset::Subset(const std::shared_ptr<const detail::State>& state, size_t index)
@@ -855,16 +849,6 @@ inline Record Subset::at(size_t i) const {
                     " records, no record " + std::to_string(i));
     return (*this)[i];
 }
-
-inline Subset::iterator Subset::begin() const& { return {this, 0}; }
-inline Subset::iterator Subset::end() const& { return {this, f_.count}; }
-
-// ---- List --------------------------------------------------------------------------------------
-
-template <class View>
-typename List<View>::iterator List<View>::begin() const& { return {this, 0}; }
-template <class View>
-typename List<View>::iterator List<View>::end() const& { return {this, size_}; }
 
 // ---- Pack --------------------------------------------------------------------------------------
 
@@ -894,7 +878,7 @@ inline std::optional<Split> Pack::find_split(std::string_view name) const {
     return std::nullopt;
 }
 inline Split Pack::split(std::string_view name) const {
-    if (auto i = detail::State::find_by_name(state_->splits, state_->splits_by_name, name)) return Split(state_, *i);
+    if (std::optional<Split> found = find_split(name)) return *found;
     state_->fail("no split named '" + std::string(name) + "'");
 }
 
@@ -904,7 +888,7 @@ inline std::optional<Subset> Pack::find_subset(std::string_view name) const {
     return std::nullopt;
 }
 inline Subset Pack::subset(std::string_view name) const {
-    if (auto i = detail::State::find_by_name(state_->subsets, state_->subsets_by_name, name)) return Subset(state_, *i);
+    if (std::optional<Subset> found = find_subset(name)) return *found;
     state_->fail("no subset named '" + std::string(name) + "'");
 }
 
