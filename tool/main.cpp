@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     imgpack::cli::add_extract(app);
     imgpack::cli::add_synth(app);
     imgpack::cli::add_submission(app);
+    imgpack::cli::add_throughput(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
