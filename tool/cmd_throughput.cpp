@@ -10,7 +10,9 @@
 #include <imgpack/loader.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace imgpack::cli {
 
@@ -57,6 +60,29 @@ bool evict_from_page_cache(const std::string& path) {
     bool ok = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
     ::close(fd);
     return ok;
+}
+
+// The fraction of the file's pages in the page cache (mincore on a mapping that touches none).
+double cached_fraction(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st {};
+    double fraction = -1;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+        size_t size = size_t(st.st_size), page = size_t(::sysconf(_SC_PAGESIZE));
+        void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            std::vector<unsigned char> in_core((size + page - 1) / page);
+            if (::mincore(p, size, in_core.data()) == 0) {
+                size_t n = 0;
+                for (unsigned char c : in_core) n += c & 1;
+                fraction = double(n) / double(in_core.size());
+            }
+            ::munmap(p, size);
+        }
+    }
+    ::close(fd);
+    return fraction;
 }
 
 const std::map<std::string, TransformKind> kTransforms{
@@ -98,8 +124,13 @@ void add_throughput(CLI::App& app) {
     cmd->add_flag("--json", a->json, "One JSON object");
     cmd->callback([a] {
         if (a->split.empty() && a->subset.empty()) throw CLI::ValidationError("--split or --subset is required");
-        if (a->cold && !evict_from_page_cache(a->path))
-            throw std::runtime_error("imgpack: " + a->path + ": cannot evict it from the page cache");
+        double cached_before = -1, cached_after = -1;
+        if (a->cold) {
+            cached_before = cached_fraction(a->path);
+            if (!evict_from_page_cache(a->path))
+                throw std::runtime_error("imgpack: " + a->path + ": cannot evict it from the page cache");
+            cached_after = cached_fraction(a->path);
+        }
         LoaderOptions o;
         o.batch_size = a->batch;
         o.threads = a->threads;
@@ -146,11 +177,12 @@ void add_throughput(CLI::App& app) {
                           "{\"images_per_s\":%.1f,\"threads\":%d,\"transform\":%s,\"size\":%d,\"batch\":%zu,"
                           "\"images\":%llu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"images_per_thread_s\":%.1f,"
                           "\"images_per_cpu_s\":%.1f,\"epochs\":%llu,\"readahead\":%zu,\"cold\":%s,"
+                          "\"cached_before_evict\":%.3f,\"cached_after_evict\":%.3f,"
                           "\"rss_anon_kib\":{\"before\":%llu,\"first_batch\":%llu,\"peak\":%llu,\"last\":%llu},"
                           "\"rss_file_kib\":{\"first_batch\":%llu,\"peak\":%llu}}",
                           rate, threads, json_string(a->transform).c_str(), a->size, a->batch,
                           (unsigned long long)images, elapsed, cpu, rate / threads, double(images) / cpu,
-                          (unsigned long long)epoch, a->readahead, a->cold ? "true" : "false",
+                          (unsigned long long)epoch, a->readahead, a->cold ? "true" : "false", cached_before, cached_after,
                           (unsigned long long)before.anon_kib, (unsigned long long)first.anon_kib,
                           (unsigned long long)peak.anon_kib, (unsigned long long)last.anon_kib,
                           (unsigned long long)first.file_kib, (unsigned long long)peak.file_kib);
@@ -163,6 +195,9 @@ void add_throughput(CLI::App& app) {
             std::printf("  resident: loader %s -> %s after the first batch, peak %s; pack pages mapped %s\n",
                         human_bytes(before.anon_kib << 10).c_str(), human_bytes(first.anon_kib << 10).c_str(),
                         human_bytes(peak.anon_kib << 10).c_str(), human_bytes(peak.file_kib << 10).c_str());
+            if (a->cold)
+                std::printf("  cold: %.1f%% of the pack was cached before eviction, %.1f%% after\n",
+                            100 * cached_before, 100 * cached_after);
         }
         const uint64_t replaced = loader.replaced_samples();
         if (replaced) std::fprintf(stderr, "imgpack: %llu samples replaced (records that do not decode)\n",
