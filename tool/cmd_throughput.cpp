@@ -1,5 +1,5 @@
 // imgpack throughput PACK --split S [--subset NAME] --transform none|train|eval [--size 224]
-//   [-j N] [--seconds T | --epochs E] [--batch B] [--readahead N] [--cold] [--json]
+//   [-j N] [--seconds T | --epochs E] [--batch B] [--readahead N] [--every K] [--cold] [--json]
 // Runs the Loader over the pack, epoch after epoch, and says how many images per second it made:
 // per wall second, per thread, and per CPU second (the honest per-core figure on a shared
 // machine). Also the process's resident memory over the run (anonymous: the loader's own;
@@ -52,6 +52,19 @@ Resident resident() {
     return r;
 }
 
+// Bytes this process has had read from storage (/proc/self/io read_bytes: its page faults and
+// the readahead they or its advice started); 0 where the kernel does not say.
+uint64_t storage_read_bytes() {
+    FILE* f = std::fopen("/proc/self/io", "r");
+    if (!f) return 0;
+    char line[128];
+    unsigned long long v = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "read_bytes: %llu", &v) == 1) break;
+    std::fclose(f);
+    return v;
+}
+
 // Drops the pack's pages from the page cache (those no process maps), as after a reboot: a
 // cold-cache run for anyone, no privileges needed. Returns false where the kernel refused.
 bool evict_from_page_cache(const std::string& path) {
@@ -95,7 +108,7 @@ void add_throughput(CLI::App& app) {
     struct Args {
         std::string path, split, subset, transform = "train";
         int size = 224, threads = 0;
-        size_t batch = 64, readahead = 4;
+        size_t batch = 64, readahead = 4, every = 1;
         double seconds = 10;
         uint64_t epochs = 0, seed = 0;
         std::string on_bad_data = "fail";
@@ -117,6 +130,9 @@ void add_throughput(CLI::App& app) {
     cmd->add_option("--epochs", a->epochs, "Run exactly this many epochs instead")->excludes(seconds)
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
     cmd->add_option("--readahead", a->readahead, "Batches ahead whose records are advised WILLNEED (0: none)");
+    cmd->add_option("--every", a->every,
+                    "Read only every K-th record (records far apart, as in an epoch over a pack larger than memory)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 31));
     cmd->add_option("--seed", a->seed, "The run's seed (order and augmentation)");
     cmd->add_option("--on-bad-data", a->on_bad_data, "A record that does not decode: fail, or skip (replace it)")
         ->check(CLI::IsMember({"fail", "skip"}));
@@ -140,10 +156,18 @@ void add_throughput(CLI::App& app) {
         o.transform.kind = kTransforms.at(a->transform);
         o.transform.size = a->size;
         o.transform.resize = a->size * 8 / 7;  // 224 -> 256, torchvision's ImageNet recipe
+        Pack pack = Pack::open(a->path);
         LoaderSource source = a->subset.empty() ? LoaderSource::whole_split(a->split)
                                                 : LoaderSource::named_subset(a->subset);
         source.split = a->split;
-        Loader loader(Pack::open(a->path), std::move(source), o);
+        if (a->every > 1) {
+            if (!a->subset.empty()) throw CLI::ValidationError("--every reads a whole split: not with --subset");
+            std::vector<uint32_t> records;
+            for (size_t i = 0; i < pack.split(a->split).size(); i += a->every) records.push_back(uint32_t(i));
+            source = LoaderSource::index_list(a->split, std::move(records));
+        }
+        Loader loader(pack, std::move(source), o);
+        const uint64_t read0 = storage_read_bytes();
 
         using clock = std::chrono::steady_clock;
         const Resident before = resident();
@@ -169,6 +193,7 @@ void add_throughput(CLI::App& app) {
             if (a->epochs != 0 && epoch + 1 >= a->epochs) done = true;
         }
         const double cpu = cpu_seconds() - cpu0;
+        const uint64_t read_bytes = storage_read_bytes() - read0;
         const double rate = double(images) / elapsed;
         const int threads = loader.threads();
         if (a->json) {
@@ -178,11 +203,13 @@ void add_throughput(CLI::App& app) {
                           "\"images\":%llu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,\"images_per_thread_s\":%.1f,"
                           "\"images_per_cpu_s\":%.1f,\"epochs\":%llu,\"readahead\":%zu,\"cold\":%s,"
                           "\"cached_before_evict\":%.3f,\"cached_after_evict\":%.3f,"
+                          "\"storage_read_bytes\":%llu,\"every\":%zu,"
                           "\"rss_anon_kib\":{\"before\":%llu,\"first_batch\":%llu,\"peak\":%llu,\"last\":%llu},"
                           "\"rss_file_kib\":{\"first_batch\":%llu,\"peak\":%llu}}",
                           rate, threads, json_string(a->transform).c_str(), a->size, a->batch,
                           (unsigned long long)images, elapsed, cpu, rate / threads, double(images) / cpu,
                           (unsigned long long)epoch, a->readahead, a->cold ? "true" : "false", cached_before, cached_after,
+                          (unsigned long long)read_bytes, a->every,
                           (unsigned long long)before.anon_kib, (unsigned long long)first.anon_kib,
                           (unsigned long long)peak.anon_kib, (unsigned long long)last.anon_kib,
                           (unsigned long long)first.file_kib, (unsigned long long)peak.file_kib);
@@ -198,6 +225,7 @@ void add_throughput(CLI::App& app) {
             if (a->cold)
                 std::printf("  cold: %.1f%% of the pack was cached before eviction, %.1f%% after\n",
                             100 * cached_before, 100 * cached_after);
+            std::printf("  read from storage: %s\n", human_bytes(read_bytes).c_str());
         }
         const uint64_t replaced = loader.replaced_samples();
         if (replaced) std::fprintf(stderr, "imgpack: %llu samples replaced (records that do not decode)\n",
