@@ -3,8 +3,7 @@
 // the resize of resample.hpp run row by row as libjpeg hands rows over.
 #include <imgpack/decode.hpp>
 
-#include "resample.hpp"
-#include "sampling.hpp"
+#include "plan.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -80,33 +79,9 @@ void cmyk_to_rgb(const unsigned char* in, int pixels, unsigned char* out) {
     }
 }
 
-bool is_hwc(const ImageView& v) { return v.pixel_stride == 3 && v.channel_stride == 1; }
-
-// Writes n RGB pixels to row y of the view from column x.
-void put_row(const ImageView& v, int y, int x, const unsigned char* rgb, int n) {
-    unsigned char* row = v.data + y * v.row_stride + x * v.pixel_stride;
-    if (is_hwc(v)) {
-        std::memcpy(row, rgb, static_cast<size_t>(n) * 3);
-        return;
-    }
-    for (int c = 0; c < 3; ++c) {
-        unsigned char* p = row + c * v.channel_stride;
-        for (int i = 0; i < n; ++i) p[i * v.pixel_stride] = rgb[3 * i + c];
-    }
-}
-
 void zero_pixels(const ImageView& v, int y, int x, int n) {
     for (int i = 0; i < n; ++i)
         for (int c = 0; c < 3; ++c) v.data[y * v.row_stride + (x + i) * v.pixel_stride + c * v.channel_stride] = 0;
-}
-
-// The smallest IDCT scale s/8 (s = 1, 2, 4) at which a source extent still covers `needed`
-// output pixels in both directions; 8 (no scaling) where none does. Only the power-of-two
-// scales: libjpeg-turbo has SIMD code for those IDCTs and plain C for 3/8, 5/8, 6/8 and 7/8.
-int choose_scale(double width, double height, double needed_w, double needed_h) {
-    for (int s : {1, 2, 4})
-        if (width * s / 8 >= needed_w && height * s / 8 >= needed_h) return s;
-    return 8;
 }
 
 }  // namespace
@@ -116,11 +91,10 @@ struct Decoder::State {
     ErrorManager err{};
     jpeg_progress_mgr progress{};
     bool cmyk = false;
-    std::vector<unsigned char> strip;    // rows as libjpeg writes them (RGB, or CMYK)
-    std::vector<unsigned char> rgb;      // one row converted from CMYK
-    std::vector<unsigned char> between;  // the rows after the horizontal pass
-    std::vector<unsigned char> out_row;  // one row after the vertical pass
-    detail::Axis horizontal, vertical;
+    std::vector<unsigned char> strip;  // rows as libjpeg writes them (RGB, or CMYK)
+    std::vector<unsigned char> rgb;    // one row converted from CMYK
+    detail::Plan plan;
+    detail::Resizer resizer;
 
     State() {
         cinfo.err = jpeg_std_error(&err.pub);
@@ -172,7 +146,7 @@ struct Decoder::State {
     void read_rows(int skip_to, int first_row, int end_row, Row&& row) {
         const int width = static_cast<int>(cinfo.output_width);
         const size_t row_bytes = static_cast<size_t>(width) * bytes_per_pixel();
-        strip.resize(row_bytes * kStripRows);
+        strip.resize(row_bytes * kStripRows + detail::kResampleSlack);  // the resize reads a little past a row
         if (cmyk) rgb.resize(static_cast<size_t>(width) * 3);
         JSAMPROW rows[kStripRows];
         for (int i = 0; i < kStripRows; ++i) rows[i] = strip.data() + i * row_bytes;
@@ -198,90 +172,54 @@ struct Decoder::State {
     }
 
     void decode_full(const ImageView& out) {
-        cinfo.scale_num = cinfo.scale_denom = 1;
         jpeg_start_decompress(&cinfo);
         const int height = static_cast<int>(cinfo.output_height), width = static_cast<int>(cinfo.output_width);
-        read_rows(0, 0, height, [&](int y, const unsigned char* p) { put_row(out, y, 0, p, width); });
+        read_rows(0, 0, height, [&](int y, const unsigned char* p) { detail::put_row(out, y, 0, p, width); });
     }
 
-    // The resize of a decoded region: the axes say which output pixels are made from which source
-    // pixels, in the coordinates of the (scaled) image libjpeg decodes; outputs go to the view at
-    // (out_x, out_y).
-    void decode_resized(int scale, const ImageView& out, int out_x, int out_y) {
-        detail::Axis& h = horizontal;
-        detail::Axis& v = vertical;
-        const int x0 = h.lowest(), x1 = h.highest(), y0 = v.lowest(), y1 = v.highest();
-        const int width = static_cast<int>(cinfo.output_width);
-        JDIMENSION crop_x = static_cast<JDIMENSION>(std::max(0, x0 - kCropMargin));
-        JDIMENSION crop_w = static_cast<JDIMENSION>(std::min(width, x1 + kCropMargin)) - crop_x;
-        if (crop_w < static_cast<JDIMENSION>(width)) jpeg_crop_scanline(&cinfo, &crop_x, &crop_w);
-        // Axis indices become positions in the cropped rows, and in the buffer of resampled rows.
-        for (int& f : h.first) f -= static_cast<int>(crop_x);
-        for (int& f : v.first) f -= y0;
-        const size_t between_stride = static_cast<size_t>(h.count) * 3;
-        between.resize(between_stride * (y1 - y0));
-        const bool copy_columns = h.identity();
-        read_rows(std::max(0, y0 - kCropMargin), y0, y1, [&](int y, const unsigned char* p) {
-            unsigned char* dst = between.data() + (y - y0) * between_stride;
-            if (copy_columns)
-                std::memcpy(dst, p + static_cast<size_t>(h.first[0]) * 3, between_stride);
-            else
-                detail::resample_row(p, h, dst);
-        });
-        (void)scale;
-        out_row.resize(between_stride);
-        for (int y = 0; y < v.count; ++y) {
-            detail::resample_column_row(between.data(), static_cast<std::ptrdiff_t>(between_stride), h.count, v, y,
-                                        out_row.data());
-            put_row(out, out_y + y, out_x, out_row.data(), h.count);
+    // Carries out the plan: decodes the scaled image's columns [x0, x1) and rows [y0, y1) (and a
+    // margin), each row resized horizontally as it comes, then the vertical pass.
+    void decode_planned(const ImageView& out) {
+        detail::Plan& p = plan;
+        cinfo.scale_num = static_cast<unsigned>(p.scale);
+        cinfo.scale_denom = 8;
+        jpeg_start_decompress(&cinfo);
+        if (static_cast<int>(cinfo.output_width) != p.scaled_width ||
+            static_cast<int>(cinfo.output_height) != p.scaled_height) {
+            std::snprintf(err.message, sizeof err.message, "unexpected scaled size %ux%u", cinfo.output_width,
+                          cinfo.output_height);
+            std::longjmp(err.jump, 1);
         }
+        JDIMENSION crop_x = static_cast<JDIMENSION>(std::max(0, p.x0 - kCropMargin));
+        JDIMENSION crop_w = static_cast<JDIMENSION>(std::min(p.scaled_width, p.x1 + kCropMargin)) - crop_x;
+        if (crop_w < static_cast<JDIMENSION>(p.scaled_width)) jpeg_crop_scanline(&cinfo, &crop_x, &crop_w);
+        // Column indices become positions in the cropped rows libjpeg hands over.
+        for (int& f : p.horizontal.first) f -= static_cast<int>(crop_x);
+        resizer.begin(p);
+        read_rows(std::max(0, p.y0 - kCropMargin), p.y0, p.y1,
+                  [&](int y, const unsigned char* row) { resizer.add_row(y, row); });
+        resizer.finish(out);
     }
 
     void decode_train(const TransformOptions& t, uint64_t seed, const ImageView& out) {
         const int W = static_cast<int>(cinfo.image_width), H = static_cast<int>(cinfo.image_height);
-        const TrainDraw d = draw_train(W, H, t, seed);
-        const int s = t.dct_scaling ? choose_scale(d.width, d.height, t.size, t.size) : 8;
-        cinfo.scale_num = static_cast<unsigned>(s);
-        cinfo.scale_denom = 8;
-        jpeg_start_decompress(&cinfo);
-        // The crop in the scaled image's coordinates (fractional where s < 8); taps stay inside
-        // the pixels it touches, as they stay inside the crop in torchvision's crop-then-resize.
-        auto axis = [&](detail::Axis& a, int start, int extent, int scaled_size) {
-            const double from = start * s / 8.0, to = (start + extent) * s / 8.0;
-            const int lo = static_cast<int>(std::floor(from));
-            const int hi = std::min(static_cast<int>(std::ceil(to)), scaled_size);
-            a.build(hi - lo, from - lo, to - lo, t.size, 0, t.size);
-            for (int& f : a.first) f += lo;
-        };
-        axis(horizontal, d.left, d.width, static_cast<int>(cinfo.output_width));
-        axis(vertical, d.top, d.height, static_cast<int>(cinfo.output_height));
-        if (d.flip) horizontal.reverse();
-        decode_resized(s, out, 0, 0);
+        plan.train(W, H, t, draw_train(W, H, t, seed));
+        decode_planned(out);
     }
 
     void decode_eval(const TransformOptions& t, const ImageView& out) {
-        const int W = static_cast<int>(cinfo.image_width), H = static_cast<int>(cinfo.image_height);
-        const EvalGeometry g = eval_geometry(W, H, t);
-        const int s = t.dct_scaling ? choose_scale(W, H, g.resized_width, g.resized_height) : 8;
-        cinfo.scale_num = static_cast<unsigned>(s);
-        cinfo.scale_denom = 8;
-        jpeg_start_decompress(&cinfo);
-        // The outputs of the whole image's resize that fall inside the centre crop (all of them
-        // unless the crop is larger than the resized image: torchvision pads with zeros there).
-        const int ox0 = std::max(0, g.left), ox1 = std::min(g.resized_width, g.left + t.size);
-        const int oy0 = std::max(0, g.top), oy1 = std::min(g.resized_height, g.top + t.size);
-        horizontal.build(static_cast<int>(cinfo.output_width), 0, W * s / 8.0, g.resized_width, ox0, ox1 - ox0);
-        vertical.build(static_cast<int>(cinfo.output_height), 0, H * s / 8.0, g.resized_height, oy0, oy1 - oy0);
-        const int out_x = ox0 - g.left, out_y = oy0 - g.top;
+        plan.eval(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height), t);
+        // Zeros where torchvision pads (a crop larger than the resized image), then the pixels.
+        const int w = plan.horizontal.count, h = plan.vertical.count;
         for (int y = 0; y < t.size; ++y) {
-            if (y < out_y || y >= out_y + (oy1 - oy0)) {
+            if (y < plan.out_y || y >= plan.out_y + h) {
                 zero_pixels(out, y, 0, t.size);
             } else {
-                zero_pixels(out, y, 0, out_x);
-                zero_pixels(out, y, out_x + (ox1 - ox0), t.size - out_x - (ox1 - ox0));
+                zero_pixels(out, y, 0, plan.out_x);
+                zero_pixels(out, y, plan.out_x + w, t.size - plan.out_x - w);
             }
         }
-        decode_resized(s, out, out_x, out_y);
+        decode_planned(out);
     }
 };
 

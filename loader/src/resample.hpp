@@ -20,6 +20,15 @@ struct Axis {
     int count = 0;  // output pixels
     int ksize = 0;  // weights stored per output pixel (the largest tap count, padded)
     std::vector<int32_t> first, taps, weights;
+    // The weights again, laid out for the vectorised horizontal pass: for each output pixel,
+    // pairs_per_output pairs of taps, each as 8 int32 lanes (w0 w0 w0 w1 w1 w1 0 0) that multiply
+    // 8 bytes loaded at the pair's first pixel (R G B R G B, and 2 bytes ignored).
+    int pairs_per_output = 0;
+    std::vector<int32_t> pair_weights;
+    // Pairs to step through per output: pairs_per_output wherever that reads no further than the
+    // last pixel any output uses (a fixed trip count: no mispredicted loop exits), else just
+    // enough for the output's own taps (near the right edge).
+    std::vector<int32_t> steps;
 
     // Pillow's precompute_coeffs for an input of in_size pixels of which [in0, in1) (source
     // coordinates, may be fractional) is resized to out_size pixels; taps never leave
@@ -34,15 +43,23 @@ struct Axis {
     bool identity() const;
 
 private:
+    void pair_up();
     std::vector<double> scratch_;
 };
+
+// Bytes that the passes may read past the last pixel they use, and write past the last byte of
+// their output: buffers they read or write need this much slack at the end.
+constexpr int kResampleSlack = 32;
 
 // Horizontal pass: one RGB row (pixel 0 at `in`, indices as in the axis) to axis.count RGB pixels.
 void resample_row(const unsigned char* in, const Axis& axis, unsigned char* out);
 
-// Vertical pass: output row `y` of the axis from rows of `width` RGB pixels (row r at
-// in + r * in_stride, r as in the axis), into `out` (width * 3 bytes).
-void resample_column_row(const unsigned char* in, std::ptrdiff_t in_stride, int width, const Axis& axis, int y,
-                         unsigned char* out);
+// Vertical pass: one output row of `width` RGB pixels from `taps` rows (the first at `rows`, the
+// next ones `stride` bytes apart) with the given weights.
+void resample_column(const unsigned char* rows, std::ptrdiff_t stride, int width, const int32_t* weights, int taps,
+                     unsigned char* out);
+
+// Which code the passes run: "avx2" where the CPU has it (chosen at run time), else "scalar".
+const char* resample_kernel();
 
 }  // namespace imgpack::detail

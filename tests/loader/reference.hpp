@@ -12,6 +12,7 @@
 
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -33,40 +34,52 @@ inline Picture turbojpeg_decode(const std::vector<unsigned char>& jpeg) {
     return p;
 }
 
-// The resize steps of decode (resample.hpp, scalar) on a whole decoded picture: crop
-// [left, left + width) x [top, top + height) of it and resize the crop to size x size (flipped
-// if asked): torchvision's resized_crop, on our decode.
+// Pillow's two passes written plainly (the loader's own are vectorised): a horizontal pass over
+// rows of `in_width` RGB pixels, then a vertical one, with an Axis's coefficients.
+inline std::vector<unsigned char> reference_passes(const unsigned char* src, size_t src_stride, int rows,
+                                                   const imgpack::detail::Axis& h, const imgpack::detail::Axis& v) {
+    auto clip = [](int32_t s) { return static_cast<unsigned char>(std::clamp(s >> 22, 0, 255)); };
+    const size_t row = static_cast<size_t>(h.count) * 3;
+    std::vector<unsigned char> between(rows * row), out(static_cast<size_t>(v.count) * row);
+    for (int y = 0; y < rows; ++y)
+        for (int x = 0; x < h.count; ++x)
+            for (int c = 0; c < 3; ++c) {
+                int32_t s = 1 << 21;
+                for (int t = 0; t < h.taps[x]; ++t)
+                    s += src[y * src_stride + (h.first[x] + t) * 3 + c] * h.weights[x * h.ksize + t];
+                between[y * row + x * 3 + c] = clip(s);
+            }
+    for (int y = 0; y < v.count; ++y)
+        for (size_t i = 0; i < row; ++i) {
+            int32_t s = 1 << 21;
+            for (int t = 0; t < v.taps[y]; ++t) s += between[(v.first[y] + t) * row + i] * v.weights[y * v.ksize + t];
+            out[y * row + i] = clip(s);
+        }
+    return out;
+}
+
+// torchvision's resized_crop on our decode: crop [left, left + width) x [top, top + height) of
+// the picture and resize it to size x size (PIL's bilinear), flipped if asked.
 inline std::vector<unsigned char> resize_reference(const Picture& p, int top, int left, int height, int width,
                                                    int size, bool flip) {
-    using imgpack::detail::Axis;
-    Axis h, v;
+    imgpack::detail::Axis h, v;
     h.build(width, 0, width, size, 0, size);
     v.build(height, 0, height, size, 0, size);
     if (flip) h.reverse();
-    std::vector<unsigned char> between(static_cast<size_t>(height) * size * 3), out(static_cast<size_t>(size) * size * 3);
-    for (int y = 0; y < height; ++y)
-        imgpack::detail::resample_row(&p.rgb[(static_cast<size_t>(top + y) * p.width + left) * 3], h,
-                                      &between[static_cast<size_t>(y) * size * 3]);
-    for (int y = 0; y < size; ++y)
-        imgpack::detail::resample_column_row(between.data(), size * 3, size, v, y, &out[static_cast<size_t>(y) * size * 3]);
-    return out;
+    return reference_passes(&p.rgb[(static_cast<size_t>(top) * p.width + left) * 3], static_cast<size_t>(p.width) * 3,
+                            height, h, v);
 }
 
 // torchvision's eval on our decode, the long way: the whole picture resized to the resized size
 // (every output pixel), then the centre crop, zeros where the crop is larger.
 inline std::vector<unsigned char> eval_reference(const Picture& p, const imgpack::TransformOptions& t) {
-    using imgpack::detail::Axis;
     const imgpack::EvalGeometry g = imgpack::eval_geometry(p.width, p.height, t);
-    Axis h, v;
+    imgpack::detail::Axis h, v;
     h.build(p.width, 0, p.width, g.resized_width, 0, g.resized_width);
     v.build(p.height, 0, p.height, g.resized_height, 0, g.resized_height);
+    const std::vector<unsigned char> resized =
+        reference_passes(p.rgb.data(), static_cast<size_t>(p.width) * 3, p.height, h, v);
     const size_t row = static_cast<size_t>(g.resized_width) * 3;
-    std::vector<unsigned char> between(p.height * row), resized(g.resized_height * row);
-    for (int y = 0; y < p.height; ++y)
-        imgpack::detail::resample_row(&p.rgb[static_cast<size_t>(y) * p.width * 3], h, &between[y * row]);
-    for (int y = 0; y < g.resized_height; ++y)
-        imgpack::detail::resample_column_row(between.data(), static_cast<std::ptrdiff_t>(row), g.resized_width, v, y,
-                                             &resized[y * row]);
     std::vector<unsigned char> out(static_cast<size_t>(t.size) * t.size * 3, 0);
     for (int y = 0; y < t.size; ++y)
         for (int x = 0; x < t.size; ++x) {
