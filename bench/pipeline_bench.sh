@@ -9,12 +9,18 @@
 #      page cache (posix_fadvise DONTNEED: this file only, no privileges; the run reports how much
 #      was cached before and after). Transform `none` (full decode, the least CPU per byte read)
 #      and the train transform.
-#   3. resident memory over epochs: RssAnon after the first batch vs at the end and at peak, and
+#   3. sparse cold reads: every K-th record only (--every K), cold, readahead on and off: records
+#      far apart, as every record is in an epoch over a pack larger than memory (the pages around
+#      a record are evicted before their own turn comes). The bytes read from storage per record
+#      show what a page fault's read-around (the device's read_ahead_kb) costs there. Run on a
+#      pack of 8 copies of PACK's split (made once next to PACK, hard links and `imgpack convert`),
+#      so that K-th records lie further apart than one read-around.
+#   4. resident memory over epochs: RssAnon after the first batch vs at the end and at peak, and
 #      /usr/bin/time -v's maximum resident set (which also counts the pack's mapped pages).
 # Reported as median [min..max] over the rounds; ratios are taken within a round, then summarised.
 #
 #   bench/pipeline_bench.sh --pack PACK [--split S] [--build DIR] [--rounds N] [--seconds T]
-#                           [--epochs E] [--batch B]
+#                           [--epochs E] [--batch B] [--every K]
 set -euo pipefail
 
 BUILD=build
@@ -24,6 +30,7 @@ ROUNDS=5
 SECONDS_EACH=8
 EPOCHS=3
 BATCH=64
+EVERY=40
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -35,6 +42,7 @@ while [ $# -gt 0 ]; do
         --seconds) SECONDS_EACH=$2; shift 2 ;;
         --epochs) EPOCHS=$2; shift 2 ;;
         --batch) BATCH=$2; shift 2 ;;
+        --every) EVERY=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "pipeline_bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -59,13 +67,13 @@ record() {
 say "load before: $(uptime | sed 's/.*load average/load average/')"
 "$IMGPACK" info "$PACK" | sed -n 1,3p
 
-say "1/3 scaling: train transform, 1 vs 2 threads, ${SECONDS_EACH}s each, $ROUNDS rounds"
+say "1/4 scaling: train transform, 1 vs 2 threads, ${SECONDS_EACH}s each, $ROUNDS rounds"
 for ((r = 0; r < ROUNDS; r++)); do
     if ((r % 2 == 0)); then order="1 2"; else order="2 1"; fi
     for j in $order; do record "train_j$j" "$r" --transform train -j "$j" --seconds "$SECONDS_EACH"; done
 done
 
-say "2/3 cold vs warm page cache, WILLNEED readahead on and off: one epoch each, 2 threads, $ROUNDS rounds"
+say "2/4 cold vs warm page cache, WILLNEED readahead on and off: one epoch each, 2 threads, $ROUNDS rounds"
 configs=("warm_ra" "cold_ra" "warm_nora" "cold_nora")
 for transform in none train; do
     for ((r = 0; r < ROUNDS; r++)); do
@@ -80,7 +88,34 @@ for transform in none train; do
     done
 done
 
-say "3/3 resident memory: train transform, $EPOCHS epochs, 2 threads"
+BIG=${PACK%.imgpack}-x8.imgpack
+if [ ! -f "$BIG" ]; then
+    say "making $BIG: 8 copies of every record of $PACK's split '$SPLIT' (hard links, then imgpack convert)"
+    TREE=$(mktemp -d "$(dirname "$PACK")/x8.XXXXXX")
+    "$IMGPACK" extract "$PACK" --split "$SPLIT" -o "$TREE/one" -q
+    for dir in "$TREE"/one/*/; do
+        wnid=$(basename "$dir")
+        mkdir -p "$TREE/train/$wnid"
+        for f in "$dir"*.JPEG; do
+            name=$(basename "$f" .JPEG)
+            for c in 0 1 2 3 4 5 6 7; do ln "$f" "$TREE/train/$wnid/${wnid}_${c}${name##*_}.JPEG"; done
+        done
+    done
+    "$IMGPACK" convert --train "$TREE/train" -o "$BIG.tmp" -q -f
+    mv "$BIG.tmp" "$BIG"
+    rm -rf "$TREE"
+fi
+say "3/4 sparse cold reads: every ${EVERY}th record of $BIG, transform none, 2 threads, $ROUNDS rounds"
+for ((r = 0; r < ROUNDS; r++)); do
+    if ((r % 2 == 0)); then order="4 0"; else order="0 4"; fi
+    for ra in $order; do
+        json=$("$IMGPACK" throughput "$BIG" --split train --batch "$BATCH" --json --transform none -j 2 --epochs 1 \
+               --cold --every "$EVERY" --readahead "$ra")
+        printf '{"label":"sparse_ra%d","round":%d,"result":%s}\n' "$ra" "$r" "$json" >> "$RESULTS"
+    done
+done
+
+say "4/4 resident memory: train transform, $EPOCHS epochs, 2 threads"
 TIME_LOG=$(mktemp)
 "$IMGPACK" throughput "$PACK" --split "$SPLIT" --batch "$BATCH" --transform train -j 2 --epochs "$EPOCHS" --json \
     > "$TIME_LOG.json" 2> /dev/null
@@ -124,6 +159,14 @@ for t in ("none", "train"):
     print(f"  cold / warm, readahead on:   {ratio(f'{t}_cold_ra', f'{t}_warm_ra')}")
     print(f"  cold / warm, readahead off:  {ratio(f'{t}_cold_nora', f'{t}_warm_nora')}")
     print(f"  cold: readahead on / off:    {ratio(f'{t}_cold_ra', f'{t}_cold_nora')}")
+
+if "sparse_ra4" in by:
+    print("\nsparse cold reads (every K-th record), transform none, 2 threads, median [min..max]:")
+    for ra, name in ((4, "readahead on "), (0, "readahead off")):
+        rs = list(by[f"sparse_ra{ra}"].values())
+        per = [v["storage_read_bytes"] / v["images"] / 1024 for v in rs]
+        print(f"  {name}: {figure(f'sparse_ra{ra}')} images/s, {spread(per)} KiB read from storage per image")
+    print(f"  readahead on / off, same round: {ratio('sparse_ra4', 'sparse_ra0')}")
 
 r = runs[-1]
 res = r["result"]
