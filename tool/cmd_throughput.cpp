@@ -70,7 +70,8 @@ uint64_t storage_read_bytes() {
 bool evict_from_page_cache(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
-    bool ok = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+    // Dirty pages (a pack just written) cannot be dropped: write them back first.
+    bool ok = ::fdatasync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
     ::close(fd);
     return ok;
 }
