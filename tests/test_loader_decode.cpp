@@ -199,7 +199,7 @@ std::vector<unsigned char> read_ppm(const std::filesystem::path& p, int& width, 
 
 }  // namespace
 
-TEST_CASE("imgpack decode: the CLI's pixels are the Decoder's, with the loader's sample seed; a corrupt record fails cleanly") {
+TEST_CASE("imgpack decode: the CLI's pixels are the Decoder's, with the loader's sample seed, and a corrupt record fails cleanly") {
     test::TempDir dir;
     const auto good = make_case({"420", 160, 120, {}}, 21);
     auto bad = make_case({"420", 160, 120, {}}, 22);
