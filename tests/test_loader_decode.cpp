@@ -185,3 +185,59 @@ TEST_CASE("decode: a moved-from Decoder refuses work, the moved-to one decodes")
     CHECK_THROWS_AS(a.header(jpeg), std::logic_error);
     CHECK(b.header(jpeg).width == 40);
 }
+
+namespace {
+
+std::vector<unsigned char> read_ppm(const std::filesystem::path& p, int& width, int& height) {
+    const std::vector<unsigned char> f = test::read_file(p);
+    std::string head(f.begin(), f.begin() + static_cast<ptrdiff_t>(std::min<size_t>(f.size(), 32)));
+    int maxval = 0, consumed = 0;
+    REQUIRE(std::sscanf(head.c_str(), "P6 %d %d %d%n", &width, &height, &maxval, &consumed) == 3);
+    REQUIRE(maxval == 255);
+    return {f.begin() + consumed + 1, f.end()};  // one whitespace byte after maxval
+}
+
+}  // namespace
+
+TEST_CASE("imgpack decode: the CLI's pixels are the Decoder's, with the loader's sample seed, and a corrupt record fails cleanly") {
+    test::TempDir dir;
+    const auto good = make_case({"420", 160, 120, {}}, 21);
+    auto bad = make_case({"420", 160, 120, {}}, 22);
+    bad.resize(bad.size() / 2);  // the header parses; the scan ends early
+    std::filesystem::create_directories(dir / "train" / "n00000001");
+    test::write_file(dir / "train" / "n00000001" / "n00000001_1.JPEG", good);
+    test::write_file(dir / "train" / "n00000001" / "n00000001_2.JPEG", bad);
+    const std::string pack = (dir / "p.imgpack").string();
+    test::RunResult r = test::cli("convert --train " + test::quote((dir / "train").string()) + " -o " + test::quote(pack) + " -q");
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    Decoder d;
+    const std::string out = (dir / "out.ppm").string();
+    SUBCASE("none") {
+        r = test::cli("decode " + test::quote(pack) + " --split train --name n00000001_1.JPEG -o " + test::quote(out));
+        REQUIRE_MESSAGE(r.status == 0, r.err);
+        int w = 0, h = 0;
+        CHECK(read_ppm(out, w, h) == decode_full(d, good));
+        CHECK(w == 160);
+        CHECK(h == 120);
+    }
+    SUBCASE("train, seed 9, epoch 4") {
+        r = test::cli("decode " + test::quote(pack) + " --split train --index 0 --transform train --size 100 --seed 9 "
+                      "--epoch 4 -o " + test::quote(out));
+        REQUIRE_MESSAGE(r.status == 0, r.err);
+        int w = 0, h = 0;
+        const auto pixels = read_ppm(out, w, h);
+        TransformOptions t;
+        t.size = 100;
+        std::vector<unsigned char> ours(100 * 100 * 3);
+        d.decode(good, t, imgpack::sample_seed(9, 4, 0), ImageView::hwc(ours.data(), 100, 100));
+        CHECK(pixels == ours);
+    }
+    SUBCASE("a corrupt record") {
+        r = test::cli("decode " + test::quote(pack) + " --split train --index 1 -o " + test::quote(out));
+        CHECK(r.status != 0);
+        CHECK(r.err.find("split 'train', record 1 (n00000001_2.JPEG)") != std::string::npos);
+        CHECK(r.err.find("Premature end of JPEG file") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(out));
+        CHECK_FALSE(std::filesystem::exists(out + ".tmp"));
+    }
+}

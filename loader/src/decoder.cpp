@@ -147,7 +147,7 @@ struct Decoder::State {
         const int width = static_cast<int>(cinfo.output_width);
         const size_t row_bytes = static_cast<size_t>(width) * bytes_per_pixel();
         strip.resize(row_bytes * kStripRows + detail::kResampleSlack);  // the resize reads a little past a row
-        if (cmyk) rgb.resize(static_cast<size_t>(width) * 3);
+        if (cmyk) rgb.resize(static_cast<size_t>(width) * 3 + detail::kResampleSlack);
         JSAMPROW rows[kStripRows];
         for (int i = 0; i < kStripRows; ++i) rows[i] = strip.data() + i * row_bytes;
         if (skip_to > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(skip_to));

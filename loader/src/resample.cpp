@@ -154,8 +154,8 @@ void column_bytes_scalar(const unsigned char* rows, std::ptrdiff_t stride, int b
 // the scalar code, so the same bytes.
 
 // Two taps per step: 8 bytes at the pair's first pixel widened to 8 int32 lanes, times
-// (w0 w0 w0 w1 w1 w1 0 0); then lanes 0-2 plus lanes 3-5. Pairs is the step count when fixed for
-// the axis (fully unrolled), 0 where it varies.
+// (w0 w0 w0 w1 w1 w1 0 0); the even taps gather in lanes 0-2, the odd ones in lanes 3-5. Pairs is
+// the step count when it is fixed for the axis (the loop is then unrolled), 0 where it varies.
 __attribute__((target("avx2"), always_inline)) inline __m256i add_pair(__m256i acc, const unsigned char* p,
                                                                      const int32_t* w) {
     int64_t bytes;
@@ -165,27 +165,43 @@ __attribute__((target("avx2"), always_inline)) inline __m256i add_pair(__m256i a
 }
 
 template <int Pairs>
+__attribute__((target("avx2"), always_inline)) inline __m256i taps_of(const Axis& axis, const unsigned char* in, int i,
+                                                                     const int32_t* w) {
+    const unsigned char* p = in + static_cast<ptrdiff_t>(axis.first[i]) * 3;
+    __m256i acc = _mm256_setr_epi32(kHalf, kHalf, kHalf, 0, 0, 0, 0, 0);  // lanes 0-2: even taps and the half
+    const int n = axis.steps[i];
+    if (Pairs > 0 && n == Pairs) {
+        for (int k = 0; k < Pairs; ++k) acc = add_pair(acc, p + 6 * k, w + 8 * k);  // unrolled
+    } else {
+        for (int k = 0; k < n; ++k) acc = add_pair(acc, p + 6 * k, w + 8 * k);
+    }
+    return acc;
+}
+
+// Two outputs per iteration: lanes 0-2 of the first's sums and lanes 3-5 of the second's make
+// one vector, shifted, packed and stored as 6 bytes (8 written; the next 2 are rewritten next).
+template <int Pairs>
 __attribute__((target("avx2"))) void resample_row_avx2_n(const unsigned char* in, const Axis& axis,
                                                          unsigned char* out) {
-    const __m256i fold = _mm256_setr_epi32(3, 4, 5, 0, 0, 0, 0, 0);
-    const __m256i half = _mm256_setr_epi32(kHalf, kHalf, kHalf, 0, 0, 0, 0, 0);
+    const __m256i to_low = _mm256_setr_epi32(3, 4, 5, 0, 0, 0, 0, 0);   // odd taps onto lanes 0-2
+    const __m256i to_high = _mm256_setr_epi32(0, 0, 0, 0, 1, 2, 0, 0);  // even taps onto lanes 3-5
+    const int stride = axis.pairs_per_output * 8;
     const int32_t* w = axis.pair_weights.data();
-    const int ppo = axis.pairs_per_output;
-    for (int i = 0; i < axis.count; ++i, w += ppo * 8) {
-        const unsigned char* p = in + static_cast<ptrdiff_t>(axis.first[i]) * 3;
-        __m256i acc = half;
-        const int n = axis.steps[i];
-        if (Pairs > 0 && n == Pairs) {
-            for (int k = 0; k < Pairs; ++k) acc = add_pair(acc, p + 6 * k, w + 8 * k);  // unrolled
-        } else {
-            for (int k = 0; k < n; ++k) acc = add_pair(acc, p + 6 * k, w + 8 * k);
-        }
-        // lanes 0-2 hold half + the even taps, lanes 3-5 the odd taps
-        __m256i sum = _mm256_add_epi32(acc, _mm256_permutevar8x32_epi32(acc, fold));
-        sum = _mm256_srai_epi32(sum, Axis::kWeightBits);
-        const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(sum), _mm256_castsi256_si128(sum));
+    int i = 0;
+    for (; i + 2 <= axis.count; i += 2, w += 2 * stride) {
+        const __m256i a = taps_of<Pairs>(axis, in, i, w), b = taps_of<Pairs>(axis, in, i + 1, w + stride);
+        const __m256i sa = _mm256_add_epi32(a, _mm256_permutevar8x32_epi32(a, to_low));
+        const __m256i sb = _mm256_add_epi32(b, _mm256_permutevar8x32_epi32(b, to_high));
+        const __m256i v = _mm256_srai_epi32(_mm256_blend_epi32(sa, sb, 0x38), Axis::kWeightBits);
+        const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + 3 * i), _mm_packus_epi16(s16, s16));
+    }
+    if (i < axis.count) {
+        const __m256i a = taps_of<Pairs>(axis, in, i, w);
+        const __m256i v = _mm256_srai_epi32(_mm256_add_epi32(a, _mm256_permutevar8x32_epi32(a, to_low)), Axis::kWeightBits);
+        const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_castsi256_si128(v));
         const int32_t rgb = _mm_cvtsi128_si32(_mm_packus_epi16(s16, s16));
-        std::memcpy(out + 3 * i, &rgb, 4);  // the 4th byte is the next pixel's, written next
+        std::memcpy(out + 3 * i, &rgb, 4);  // the 4th byte lies in the caller's slack
     }
 }
 
