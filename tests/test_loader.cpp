@@ -15,6 +15,9 @@
 #include <set>
 #include <thread>
 
+// Defined in allocation_counter.cpp: how many times this program has called operator new.
+uint64_t allocations_so_far();
+
 using imgpack::Batch;
 using imgpack::Loader;
 using imgpack::LoaderOptions;
@@ -366,6 +369,26 @@ TEST_CASE("loader: BadData::skip gives up with an error when nothing decodes") {
     Loader loader(imgpack::Pack::open(path.string()), LoaderSource::whole_split("train"), o);
     loader.start_epoch(0);
     CHECK(failure_of(loader).find("nor did any of the 5 records drawn to replace it") != std::string::npos);
+}
+
+TEST_CASE("loader: no allocation per image or per batch once warm") {
+    test::TempDir dir;
+    auto path = test::write_loader_pack(dir);
+    // Eval: the same geometry every epoch, so the decoder's buffers are warm after one epoch.
+    LoaderOptions o = small_options(1);
+    o.transform.kind = imgpack::TransformKind::eval;
+    Loader loader(imgpack::Pack::open(path.string()), LoaderSource::whole_split("train"), o);
+    loader.start_epoch(0);
+    while (auto b = loader.next()) {
+    }
+    const uint64_t before = allocations_so_far();
+    loader.start_epoch(1);
+    size_t images = 0, batches = 0;
+    while (auto b = loader.next()) images += b->size(), ++batches;
+    const uint64_t allocations = allocations_so_far() - before;
+    CHECK(images == 96);
+    CHECK(batches == 12);
+    CHECK(allocations <= 2);  // the new epoch's permutation; nothing per batch or per image
 }
 
 TEST_CASE("loader: bad options are refused") {
