@@ -6,6 +6,7 @@
 
 #include <imgpack/decode.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -240,4 +241,21 @@ TEST_CASE("imgpack decode: the CLI's pixels are the Decoder's, with the loader's
         CHECK_FALSE(std::filesystem::exists(out));
         CHECK_FALSE(std::filesystem::exists(out + ".tmp"));
     }
+}
+
+TEST_CASE("decode: train options outside torchvision's domain are refused") {
+    Decoder d;
+    const auto jpeg = make_case({"420", 40, 30, {}});
+    std::vector<unsigned char> out(224 * 224 * 3);
+    TransformOptions t;
+    t.ratio_min = 0;
+    CHECK_THROWS_AS(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)), std::invalid_argument);
+    t = {};
+    t.scale_max = std::nan("");
+    CHECK_THROWS_AS(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)), std::invalid_argument);
+    t = {};
+    t.size = 0;
+    CHECK_THROWS_AS(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 0, 0)), std::invalid_argument);
+    t = {};
+    CHECK_NOTHROW(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)));
 }
