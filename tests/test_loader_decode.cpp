@@ -259,3 +259,36 @@ TEST_CASE("decode: train options outside torchvision's domain are refused") {
     t = {};
     CHECK_NOTHROW(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)));
 }
+
+namespace test {
+long allocations();  // loader/allocation_counter.cpp: operator new calls so far
+}
+
+TEST_CASE("decode: once warm, a Decoder allocates nothing of its own per image") {
+    // libjpeg's own per-image pools use malloc, not operator new: they are not counted here
+    // (docs/loader.md says so).
+    Decoder d;
+    const std::vector<std::vector<unsigned char>> jpegs = {
+        make_case({"420", 500, 375, {}}, 1), make_case({"422", 333, 500, {90, 2, 1}}, 2),
+        make_case({"cmyk", 150, 100, {90, 1, 1, false, 0, test::JpegColor::cmyk}}, 3),
+        make_case({"420-progressive", 640, 480, {90, 2, 2, true}}, 4)};
+    TransformOptions train, eval, none;
+    eval.kind = TransformKind::eval;
+    none.kind = TransformKind::none;
+    std::vector<unsigned char> out(224 * 224 * 3), full(640 * 480 * 3);
+    auto pass = [&] {
+        for (uint64_t i = 0; i < 50; ++i)
+            for (const auto& j : jpegs) {
+                d.decode(j, train, imgpack::sample_seed(1, 0, i), ImageView::hwc(out.data(), 224, 224));
+                d.decode(j, eval, 0, ImageView::hwc(out.data(), 224, 224));
+                const Decoder::Header h = d.header(j);
+                d.decode(j, none, 0, ImageView::hwc(full.data(), h.width, h.height));
+            }
+    };
+    const long cold = test::allocations();
+    pass();  // warm: the buffers reach the sizes these images need
+    CHECK(test::allocations() > cold);  // the counter sees the Decoder's buffers grow
+    const long before = test::allocations();
+    pass();  // the same images and draws again
+    CHECK(test::allocations() - before == 0);
+}
