@@ -5,7 +5,8 @@
 //       `imgpack convert --train DIR/train`): mostly 500x375 (and 500x333, 375x500), a tail of
 //       larger ones up to 1600x1200, each a region of a photograph scaled down 3-8x (as camera
 //       photos were for ImageNet), encoded at quality 90 with 4:2:0 chroma. Deterministic.
-//   imgpack_bench_loader run PACK [--split S] [--images N] [--rounds R] [--no-python] [--no-fidelity]
+//   imgpack_bench_loader run PACK [--split S] [--images N] [--rounds R] [--densest] [--no-python]
+//                             [--no-fidelity]
 //       Times, on one thread and alternating, round after round, over the same records:
 //         (a) train: imgpack's RandomResizedCrop(224) + flip (crop-then-decode, IDCT scaling)
 //         (b) FFCV-style: TurboJPEG full decode, then the same crop and resize
@@ -155,6 +156,7 @@ struct RunOptions {
     std::string pack, split = "train";
     unsigned images = 1500, rounds = 7;
     bool python = true, fidelity = true;
+    bool densest = false;  // the records with the most bytes per pixel instead of an even spread
 };
 
 std::string quote(const std::string& s) {
@@ -324,6 +326,7 @@ int run(int argc, char** argv) {
         const std::string flag = argv[i];
         if (flag == "--no-python") o.python = false;
         else if (flag == "--no-fidelity") o.fidelity = false;
+        else if (flag == "--densest") o.densest = true;
         else if (flag[0] != '-' && o.pack.empty()) o.pack = flag;
         else if (i + 1 >= argc) throw std::invalid_argument("unknown flag or missing value: " + flag);
         else if (flag == "--split") o.split = argv[++i];
@@ -334,10 +337,21 @@ int run(int argc, char** argv) {
     if (o.pack.empty()) throw std::invalid_argument("usage: imgpack_bench_loader run PACK [flags]");
     imgpack::Pack pack = imgpack::Pack::open(o.pack);
     const auto& split = pack.split(o.split);
-    // An even spread over the split, so that every photograph contributes.
+    // An even spread over the split, so that every photograph contributes; or, with --densest,
+    // the records with the most bytes per pixel (the busiest pictures: closer to ImageNet's).
     std::vector<std::span<const unsigned char>> images;
     const size_t n = std::min<size_t>(o.images, split.size());
-    for (size_t k = 0; k < n; ++k) images.push_back(split[k * split.size() / n].data);
+    if (o.densest) {
+        std::vector<std::pair<double, size_t>> density;
+        for (size_t k = 0; k < split.size(); ++k) {
+            const auto r = split[k];
+            density.push_back({double(r.data.size()) / (double(r.width) * r.height), k});
+        }
+        std::sort(density.rbegin(), density.rend());
+        for (size_t k = 0; k < n; ++k) images.push_back(split[density[k].second].data);
+    } else {
+        for (size_t k = 0; k < n; ++k) images.push_back(split[k * split.size() / n].data);
+    }
     const fs::path dir = fs::temp_directory_path() / ("imgpack-bench-loader-" + std::to_string(getpid()));
     fs::create_directories(dir);
     struct Cleanup { fs::path d; ~Cleanup() { std::error_code ec; fs::remove_all(d, ec); } } cleanup{dir};
@@ -478,7 +492,7 @@ int main(int argc, char** argv) {
         if (mode == "cut") return cut(argc, argv);
         if (mode == "run") return run(argc, argv);
         std::fputs("usage: imgpack_bench_loader cut DIR COUNT SEED PHOTO... | run PACK [--split S] [--images N] "
-                   "[--rounds R] [--no-python] [--no-fidelity]\n", stderr);
+                   "[--rounds R] [--densest] [--no-python] [--no-fidelity]\n", stderr);
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "imgpack_bench_loader: %s\n", e.what());

@@ -15,8 +15,9 @@
 #include <set>
 #include <thread>
 
-// Defined in allocation_counter.cpp: how many times this program has called operator new.
-uint64_t allocations_so_far();
+namespace test {
+long allocations();  // loader/allocation_counter.cpp: the program's operator new calls so far
+}
 
 using imgpack::Batch;
 using imgpack::Loader;
@@ -381,11 +382,11 @@ TEST_CASE("loader: no allocation per image or per batch once warm") {
     loader.start_epoch(0);
     while (auto b = loader.next()) {
     }
-    const uint64_t before = allocations_so_far();
+    const long before = test::allocations();
     loader.start_epoch(1);
     size_t images = 0, batches = 0;
     while (auto b = loader.next()) images += b->size(), ++batches;
-    const uint64_t allocations = allocations_so_far() - before;
+    const long allocations = test::allocations() - before;
     CHECK(images == 96);
     CHECK(batches == 12);
     CHECK(allocations <= 2);  // the new epoch's permutation; nothing per batch or per image

@@ -6,6 +6,7 @@
 
 #include <imgpack/decode.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -240,4 +241,54 @@ TEST_CASE("imgpack decode: the CLI's pixels are the Decoder's, with the loader's
         CHECK_FALSE(std::filesystem::exists(out));
         CHECK_FALSE(std::filesystem::exists(out + ".tmp"));
     }
+}
+
+TEST_CASE("decode: train options outside torchvision's domain are refused") {
+    Decoder d;
+    const auto jpeg = make_case({"420", 40, 30, {}});
+    std::vector<unsigned char> out(224 * 224 * 3);
+    TransformOptions t;
+    t.ratio_min = 0;
+    CHECK_THROWS_AS(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)), std::invalid_argument);
+    t = {};
+    t.scale_max = std::nan("");
+    CHECK_THROWS_AS(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)), std::invalid_argument);
+    t = {};
+    t.size = 0;
+    CHECK_THROWS_AS(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 0, 0)), std::invalid_argument);
+    t = {};
+    CHECK_NOTHROW(d.decode(jpeg, t, 0, ImageView::hwc(out.data(), 224, 224)));
+}
+
+namespace test {
+long allocations();  // loader/allocation_counter.cpp: operator new calls so far
+}
+
+TEST_CASE("decode: once warm, a Decoder allocates nothing of its own per image") {
+    // libjpeg's own per-image pools use malloc, not operator new: they are not counted here
+    // (docs/loader.md says so).
+    Decoder d;
+    const std::vector<std::vector<unsigned char>> jpegs = {
+        make_case({"420", 500, 375, {}}, 1), make_case({"422", 333, 500, {90, 2, 1}}, 2),
+        make_case({"cmyk", 150, 100, {90, 1, 1, false, 0, test::JpegColor::cmyk}}, 3),
+        make_case({"420-progressive", 640, 480, {90, 2, 2, true}}, 4)};
+    TransformOptions train, eval, none;
+    eval.kind = TransformKind::eval;
+    none.kind = TransformKind::none;
+    std::vector<unsigned char> out(224 * 224 * 3), full(640 * 480 * 3);
+    auto pass = [&] {
+        for (uint64_t i = 0; i < 50; ++i)
+            for (const auto& j : jpegs) {
+                d.decode(j, train, imgpack::sample_seed(1, 0, i), ImageView::hwc(out.data(), 224, 224));
+                d.decode(j, eval, 0, ImageView::hwc(out.data(), 224, 224));
+                const Decoder::Header h = d.header(j);
+                d.decode(j, none, 0, ImageView::hwc(full.data(), h.width, h.height));
+            }
+    };
+    const long cold = test::allocations();
+    pass();  // warm: the buffers reach the sizes these images need
+    CHECK(test::allocations() > cold);  // the counter sees the Decoder's buffers grow
+    const long before = test::allocations();
+    pass();  // the same images and draws again
+    CHECK(test::allocations() - before == 0);
 }

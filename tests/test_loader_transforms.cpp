@@ -188,15 +188,15 @@ TEST_CASE("eval: Resize and CenterCrop geometry is torchvision's, odd margins an
     const std::vector<std::array<int, 2>> sizes = {{500, 375}, {375, 500}, {500, 333}, {257, 256}, {1, 1},
                                                    {10, 1000}, {1000, 10}, {640, 427}, {2048, 1365}, {225, 300},
                                                    {500, 500}, {481, 361}, {300, 451}};
+    std::istringstream in(test::torchvision_ref("geometry 256:224,232:224,200:224,160:128" + size_args(sizes)));
     for (auto [resize, size] : std::vector<std::array<int, 2>>{{256, 224}, {232, 224}, {200, 224}, {160, 128}}) {
         TransformOptions t;
         t.resize = resize;
         t.size = size;
-        std::istringstream in(test::torchvision_ref("geometry " + std::to_string(resize) + " " +
-                                                    std::to_string(size) + size_args(sizes)));
         for (auto [W, H] : sizes) {
-            int w, h, rw, rh, top, left;
-            REQUIRE(static_cast<bool>(in >> w >> h >> rw >> rh >> top >> left));
+            int r, s, w, h, rw, rh, top, left;
+            REQUIRE(static_cast<bool>(in >> r >> s >> w >> h >> rw >> rh >> top >> left));
+            REQUIRE((r == resize && s == size && w == W && h == H));
             const imgpack::EvalGeometry g = imgpack::eval_geometry(W, H, t);
             CAPTURE(W);
             CAPTURE(H);

@@ -247,6 +247,11 @@ void Decoder::decode(std::span<const unsigned char> jpeg, const TransformOptions
     if (t.kind != TransformKind::none) {
         if (t.size <= 0 || (t.kind == TransformKind::eval && t.resize <= 0))
             throw std::invalid_argument("imgpack::Decoder::decode: size and resize must be positive");
+        if (t.kind == TransformKind::train &&
+            !(std::isfinite(t.scale_min) && std::isfinite(t.scale_max) && t.scale_min >= 0 && t.scale_max > 0 &&
+              std::isfinite(t.ratio_min) && std::isfinite(t.ratio_max) && t.ratio_min > 0 && t.ratio_max > 0 &&
+              std::isfinite(t.flip_probability)))
+            throw std::invalid_argument("imgpack::Decoder::decode: scale must be finite and >= 0, ratio finite and > 0");
         if (out.width != t.size || out.height != t.size)
             throw std::invalid_argument("imgpack::Decoder::decode: the output must be " + std::to_string(t.size) +
                                         "x" + std::to_string(t.size));

@@ -104,20 +104,22 @@ def draws(args):
 
 
 def geometry(args):
-    """geometry RESIZE SIZE W H [W H ...]: torchvision's Resize(RESIZE) output size and where
-    CenterCrop(SIZE) puts its output's corner in the resized image (negative where it pads),
-    printed as 'W H resized_w resized_h top left'."""
-    resize, size, sizes = int(args[0]), int(args[1]), [int(a) for a in args[2:]]
-    for w, h in zip(sizes[::2], sizes[1::2]):
-        rh, rw = F._compute_resized_output_size((h, w), [resize])
-        # Each pixel holds its own coordinates (+1, so that the padding's zeros stand out).
-        img = Image.new("I", (rw, rh))
-        img.putdata([y * 65536 + x + 1 for y in range(rh) for x in range(rw)])
-        px = F.center_crop(img, [size, size]).load()
-        y0 = next(y for y in range(size) if any(px[x, y] for x in range(size)))
-        x0 = next(x for x in range(size) if px[x, y0])
-        v = px[x0, y0] - 1
-        print(w, h, rw, rh, v // 65536 - y0, v % 65536 - x0)
+    """geometry RESIZE:SIZE[,RESIZE:SIZE...] W H [W H ...]: for each pair and shape, torchvision's
+    Resize(RESIZE) output size and where CenterCrop(SIZE) puts its output's corner in the resized
+    image (negative where it pads), printed as 'RESIZE SIZE W H resized_w resized_h top left'."""
+    pairs = [tuple(map(int, p.split(":"))) for p in args[0].split(",")]
+    sizes = [int(a) for a in args[1:]]
+    for resize, size in pairs:
+        for w, h in zip(sizes[::2], sizes[1::2]):
+            rh, rw = F._compute_resized_output_size((h, w), [resize])
+            # Each pixel holds its own coordinates (+1, so that the padding's zeros stand out).
+            img = Image.new("I", (rw, rh))
+            img.putdata([y * 65536 + x + 1 for y in range(rh) for x in range(rw)])
+            px = F.center_crop(img, [size, size]).load()
+            y0 = next(y for y in range(size) if any(px[x, y] for x in range(size)))
+            x0 = next(x for x in range(size) if px[x, y0])
+            v = px[x0, y0] - 1
+            print(resize, size, w, h, rw, rh, v // 65536 - y0, v % 65536 - x0)
 
 
 if __name__ == "__main__":
