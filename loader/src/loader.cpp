@@ -61,7 +61,7 @@ struct LoaderCore : std::enable_shared_from_this<LoaderCore> {
 
     // Fixed at construction.
     Pack pack;
-    Split split;
+    Split split;  // the split the source reads (a view that shares the pack)
     std::vector<uint32_t> source;  // source position -> record index in the split
     LoaderOptions opt;
     int thread_count = 1;
@@ -96,6 +96,7 @@ struct LoaderCore : std::enable_shared_from_this<LoaderCore> {
     uint64_t replaced_total = 0;
     std::map<uint32_t, SkippedRecord> skipped;
 
+    LoaderCore(Pack p, Split s) : pack(std::move(p)), split(std::move(s)) {}
     ~LoaderCore() { shutdown(); }
 
     size_t batch() const { return opt.batch_size; }
@@ -352,35 +353,45 @@ LoaderCore& live(const std::shared_ptr<LoaderCore>& core) {
 
 }  // namespace
 
-Loader::Loader(Pack pack, LoaderSource source, LoaderOptions options) {
-    auto core = std::make_shared<LoaderCore>();
-    LoaderCore& c = *core;
-    c.pack = std::move(pack);
-    c.opt = std::move(options);
-    const LoaderOptions& o = c.opt;
+namespace {
 
+// The split a source reads, and its records in the source's order (position -> record index).
+Split resolve_source(const Pack& pack, LoaderSource& source, std::vector<uint32_t>& records) {
     if (!source.subset.empty()) {
-        auto subset = c.pack.subset(source.subset);
+        auto subset = pack.subset(source.subset);
         if (!source.split.empty() && source.split != subset.split().name())
             throw std::invalid_argument("imgpack: subset '" + source.subset + "' is a subset of split '" +
                                         std::string(subset.split().name()) + "', not '" + source.split + "'");
-        c.split = subset.split();
-        c.source.reserve(subset.size());
-        for (size_t i = 0; i < subset.size(); ++i) c.source.push_back(subset.index(i));
-    } else {
-        c.split = c.pack.split(source.split);
-        if (source.explicit_indices) {
-            for (size_t i = 0; i < source.indices.size(); ++i)
-                if (source.indices[i] >= c.split.size())
-                    throw std::invalid_argument("imgpack: index list entry " + std::to_string(i) + " is record " +
-                                                std::to_string(source.indices[i]) + ", outside split '" +
-                                                source.split + "' (" + std::to_string(c.split.size()) + " records)");
-            c.source = std::move(source.indices);
-        } else {
-            c.source.resize(c.split.size());
-            for (size_t i = 0; i < c.source.size(); ++i) c.source[i] = uint32_t(i);
-        }
+        records.reserve(subset.size());
+        for (size_t i = 0; i < subset.size(); ++i) records.push_back(subset.index(i));
+        return subset.split();
     }
+    auto split = pack.split(source.split);
+    if (source.explicit_indices) {
+        for (size_t i = 0; i < source.indices.size(); ++i)
+            if (source.indices[i] >= split.size())
+                throw std::invalid_argument("imgpack: index list entry " + std::to_string(i) + " is record " +
+                                            std::to_string(source.indices[i]) + ", outside split '" + source.split +
+                                            "' (" + std::to_string(split.size()) + " records)");
+        records = std::move(source.indices);
+    } else {
+        records.resize(split.size());
+        for (size_t i = 0; i < records.size(); ++i) records[i] = uint32_t(i);
+    }
+    return split;
+}
+
+}  // namespace
+
+Loader::Loader(Pack pack, LoaderSource source, LoaderOptions options) {
+    std::vector<uint32_t> records;
+    Split split = resolve_source(pack, source, records);
+    auto core = std::make_shared<LoaderCore>(std::move(pack), std::move(split));
+    LoaderCore& c = *core;
+    c.source = std::move(records);
+    c.opt = std::move(options);
+    const LoaderOptions& o = c.opt;
+
     // Checks batch_size, rank, world_size and that an epoch has a batch; start_epoch draws the real one.
     c.order = EpochOrder(c.source.size(), o, 0);
     c.batches_per_epoch = c.order.batches();
