@@ -34,6 +34,28 @@ inline Picture turbojpeg_decode(const std::vector<unsigned char>& jpeg) {
     return p;
 }
 
+// The plain libjpeg API, defaults untouched (out_color_space RGB, ISLOW, fancy upsampling): the
+// textbook decode loop, for valid test pictures only (libjpeg's default error handler exits).
+inline Picture libjpeg_decode(const std::vector<unsigned char>& jpeg) {
+    jpeg_decompress_struct d{};
+    jpeg_error_mgr err{};
+    d.err = jpeg_std_error(&err);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, jpeg.data(), static_cast<unsigned long>(jpeg.size()));
+    jpeg_read_header(&d, TRUE);
+    d.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&d);
+    Picture p{static_cast<int>(d.output_width), static_cast<int>(d.output_height),
+              std::vector<unsigned char>(static_cast<size_t>(d.output_width) * d.output_height * 3)};
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW row = &p.rgb[static_cast<size_t>(d.output_scanline) * p.width * 3];
+        jpeg_read_scanlines(&d, &row, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    return p;
+}
+
 // Pillow's two passes written plainly (the loader's own are vectorised): a horizontal pass over
 // rows of `in_width` RGB pixels, then a vertical one, with an Axis's coefficients.
 inline std::vector<unsigned char> reference_passes(const unsigned char* src, size_t src_stride, int rows,
