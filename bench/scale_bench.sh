@@ -16,8 +16,13 @@
 # The data is made once per size (10-30 s each; 2.2 GB and 7.3 GB of tars) and kept under
 # BUILD/bench-data/; the large pack needs another 6 GB while it exists. A run takes 2-3 minutes
 # (one conversion per size; --reps 2: about 3).
+# --baseline DIR (another build: DIR/imgpack and DIR/bench/imgpack_bench_pack, e.g. the last
+# landed version) adds, in each rep, DIR's conversion of the same input (the two alternate, the
+# first one changing each rep), and reads the pack with both readers, alternating, 3 times each:
+# before and after in one run.
 #
 #   bench/scale_bench.sh [--build DIR] [--sides "16 64"] [--lists DIR] [--reps N] [--work DIR]
+#                        [--baseline DIR]
 set -euo pipefail
 
 BUILD=build
@@ -28,6 +33,7 @@ QUALITY=95
 LISTS=$(cd "$(dirname "$0")/../.." && pwd)/shared/imagenet
 REPS=1          # conversions per size
 WORK=""
+BASELINE=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -37,6 +43,7 @@ while [ $# -gt 0 ]; do
         --lists) LISTS=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
+        --baseline) BASELINE=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "scale_bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -48,6 +55,12 @@ PACK_BENCH=$BUILD/bench/imgpack_bench_pack
 for tool in "$IMGPACK" "$GEN" "$PACK_BENCH" /usr/bin/time; do
     [ -x "$tool" ] || { echo "scale_bench.sh: $tool is missing (./dev bench scale builds and installs all)" >&2; exit 1; }
 done
+
+if [ -n "$BASELINE" ]; then
+    for tool in "$BASELINE/imgpack" "$BASELINE/bench/imgpack_bench_pack"; do
+        [ -x "$tool" ] || { echo "scale_bench.sh: --baseline: $tool is missing" >&2; exit 1; }
+    done
+fi
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -89,20 +102,39 @@ for side in $SIDES; do
     cat "${tars[@]}" >/dev/null
     echo
     say "${side}x${side} JPEGs: $(du -cb "${tars[@]}" | tail -1 | awk '{printf "%.2f GB", $1/1e9}') of tars; converting ($REPS x)"
-    for ((r = 1; r <= REPS; r++)); do
+    # One timed conversion: $1 names it, $2 is the imgpack to run.
+    convert_once() {
         # Delete, sync and wait, as bench/convert_bench.sh does before each timed run: every
         # conversion then starts from the same memory state.
         rm -f "$PACK"
         sync
         sleep 5
-        /usr/bin/time -v "$IMGPACK" convert --train "${tars[0]}" --val "${tars[1]}" \
+        echo "  [$1]"
+        /usr/bin/time -v "$2" convert --train "${tars[0]}" --val "${tars[1]}" \
             --val-labels "$DATA/imagenet2012_validation_labels.txt" --test "${tars[2]}" \
             --classes "$DATA/imagenet2012_labels.txt" "${subsets[@]}" -o "$PACK" -f 2>"$WORK/scale-time.txt" |
             grep -Ev '^  note:'
         grep -E 'Elapsed|User time|System time|Maximum resident' "$WORK/scale-time.txt" | sed 's/^\s*/  time: /'
         awk '/Maximum resident/ {printf "  peak RSS: %.0f MiB (%s 1 GiB)\n", $NF/1024, $NF < 1048576 ? "under" : "OVER"}' \
             "$WORK/scale-time.txt"
+    }
+    for ((r = 1; r <= REPS; r++)); do
+        if [ -n "$BASELINE" ] && ((r % 2 == 0)); then convert_once baseline "$BASELINE/imgpack"; fi
+        convert_once "this build" "$IMGPACK"
+        if [ -n "$BASELINE" ] && ((r % 2 == 1)); then convert_once baseline "$BASELINE/imgpack"; fi
     done
+    if [ -n "$BASELINE" ]; then
+        # The last conversion may be the baseline's: read a pack this build wrote.
+        convert_once "this build, the pack to read" "$IMGPACK"
+        echo
+        say "Pack::open of the ${side}x${side} pack, this build and the baseline alternating (3 x 21 opens each)"
+        for k in 1 2 3; do
+            for who in "this build:$PACK_BENCH" "baseline:$BASELINE/bench/imgpack_bench_pack"; do
+                printf '  %-11s ' "${who%%:*}"
+                "${who#*:}" index "$PACK" --lookups 1 --rounds 1 | awk '/Pack::open/ && !n {print; n = 1}'
+            done
+        done
+    fi
     echo
     say "reading the ${side}x${side} pack: open, metadata per record, lookups"
     "$PACK_BENCH" index "$PACK"
