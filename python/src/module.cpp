@@ -113,30 +113,7 @@ namespace {
 
 }  // namespace
 
-template <class P>
-std::string pack_id_of(const P& pack) {
-    if constexpr (requires { pack.id(); }) {
-        return pack.id();
-    } else {
-        // Until Pack::id lands (branch export): XXH3-128 of the checksummed section directory.
-        XXH3_state_t st;
-        XXH3_128bits_reset(&st);
-        uint16_t v[2] = {pack.version_major(), pack.version_minor()};
-        XXH3_128bits_update(&st, v, sizeof v);
-        for (const SectionInfo& s : pack.sections()) {
-            uint64_t f[5] = {s.kind, s.flags, s.offset, s.length, s.xxh3};
-            XXH3_128bits_update(&st, f, sizeof f);
-        }
-        XXH128_canonical_t c;
-        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
-        static const char* digits = "0123456789abcdef";
-        std::string out;
-        for (unsigned char b : c.digest) out += {digits[b >> 4], digits[b & 15]};
-        return out;
-    }
-}
-
-std::string pack_id(const Pack& pack) { return pack_id_of(pack); }
+std::string pack_id(const Pack& pack) { return pack.id(); }
 
 Pack reopen(const std::string& path, const std::string& id) {
     // One open per (path, identity) per process: a DataLoader's workers unpickle many handles of

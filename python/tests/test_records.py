@@ -217,3 +217,9 @@ def test_unpickling_another_pack_at_the_path_fails_clearly(tmp_path, pack_path, 
     assert bad.returncode != 0
     err = bad.stderr.decode()
     assert "imgpack.Error" in err and str(path) in err and imgpack.open(path).id in err and "pickled" in err
+
+
+def test_import_imgpack_needs_no_torch():
+    code = "import sys, imgpack; imgpack.open; print('torch' in sys.modules, 'PIL' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -182,3 +182,24 @@ def test_loader_ranks_partition_the_epoch(pack):
     assert len({len(s) for s in shares}) == 1
     real = [i for s in shares for idx, _, _, valid in s for i in idx[:valid]]
     assert sorted(real) == list(range(len(pack["train"])))
+
+
+def test_a_loader_in_a_forked_child_raises(pack):
+    import multiprocessing
+    loader = Loader(pack, "validation", batch_size=4, size=16, threads=1)
+
+    def child(queue):
+        try:
+            next(iter(loader))
+            queue.put("no error")
+        except imgpack.LoaderError as e:
+            queue.put(str(e))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    p = ctx.Process(target=child, args=(queue,))
+    p.start()
+    message = queue.get(timeout=60)
+    p.join(timeout=60)
+    assert "made in another process" in message
+    assert next(iter(loader)).images.shape == (4, 3, 16, 16)  # the parent's still works
