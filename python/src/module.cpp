@@ -24,21 +24,39 @@ size_t checked_index(Py_ssize_t i, size_t size, const char* what) {
     return size_t(i);
 }
 
-template <class View, class Handle>
-py::list slice_of(const Handle& self, const View& view, const py::slice& s,
-                  PyRecord (*make)(const Handle&, size_t)) {
-    size_t start = 0, stop = 0, step = 0, length = 0;
-    if (!s.compute(view.size(), &start, &stop, &step, &length)) throw py::error_already_set();
-    py::list out(length);
-    for (size_t k = 0; k < length; ++k) {
-        out[k] = py::cast(make(self, start));
-        start += step;
-    }
-    return out;
-}
+size_t size_of(const PySplit& s) { return s.split.size(); }
+size_t size_of(const PySubset& s) { return s.subset.size(); }
+PyRecord record_at(const PySplit& s, size_t i) { return {s.pack, s.split, s.split[i]}; }
+PyRecord record_at(const PySubset& s, size_t i) { return {s.pack, s.subset.split(), s.subset[i]}; }
 
-PyRecord split_record(const PySplit& s, size_t i) { return {s.pack, s.split, s.split[i]}; }
-PyRecord subset_record(const PySubset& s, size_t i) { return {s.pack, s.subset.split(), s.subset[i]}; }
+// Iterates a Split or a Subset, keeping it alive.
+template <class Handle>
+struct ViewIterator {
+    Handle view;
+    size_t next = 0;
+};
+
+// The sequence protocol of a Split or a Subset: len, [i] (negative from the end), [slice] (a
+// list of records), iteration.
+template <class Handle>
+void add_sequence(py::module_& m, py::class_<Handle>& cls, const char* iterator_name, const char* what) {
+    py::class_<ViewIterator<Handle>>(m, iterator_name)
+        .def("__iter__", [](py::object self) { return self; })
+        .def("__next__", [](ViewIterator<Handle>& it) {
+            if (it.next >= size_of(it.view)) throw py::stop_iteration();
+            return record_at(it.view, it.next++);
+        });
+    cls.def("__len__", [](const Handle& h) { return size_of(h); })
+        .def("__getitem__", [what](const Handle& h, Py_ssize_t i) { return record_at(h, checked_index(i, size_of(h), what)); })
+        .def("__getitem__", [](const Handle& h, const py::slice& s) {
+            size_t start = 0, stop = 0, step = 0, length = 0;
+            if (!s.compute(size_of(h), &start, &stop, &step, &length)) throw py::error_already_set();
+            py::list out(length);
+            for (size_t k = 0; k < length; ++k, start += step) out[k] = py::cast(record_at(h, start));
+            return out;
+        })
+        .def("__iter__", [](const Handle& h) { return ViewIterator<Handle>{h, 0}; });
+}
 
 // Position i of a subset holding split record `index`, if it does (the indices are sorted).
 std::optional<size_t> position_in(const Subset& subset, uint32_t index) {
@@ -50,24 +68,6 @@ std::optional<size_t> position_in(const Subset& subset, uint32_t index) {
     }
     if (lo < subset.size() && subset.index(lo) == index) return lo;
     return std::nullopt;
-}
-
-// Iterates a Split or a Subset, keeping it alive.
-template <class Handle>
-struct ViewIterator {
-    Handle view;
-    size_t next = 0;
-};
-
-template <class Handle>
-void bind_iterator(py::module_& m, const char* name, PyRecord (*make)(const Handle&, size_t),
-                   size_t (*size)(const Handle&)) {
-    py::class_<ViewIterator<Handle>>(m, name)
-        .def("__iter__", [](py::object self) { return self; })
-        .def("__next__", [make, size](ViewIterator<Handle>& it) {
-            if (it.next >= size(it.view)) throw py::stop_iteration();
-            return make(it.view, it.next++);
-        });
 }
 
 // The pack's info, with `imgpack info --json`'s keys, and its identity.
@@ -174,20 +174,14 @@ void bind_pack(py::module_& m) {
         return Pack::open(path, o);
     }, py::arg("path"), py::arg("huge_pages") = false);
 
-    auto split_size = [](const PySplit& s) { return s.split.size(); };
-    bind_iterator<PySplit>(m, "_SplitIterator", &split_record, +split_size);
-    py::class_<PySplit>(m, "Split", "A split: its records, sorted by file name (a sequence of Record)")
+    py::class_<PySplit> split(m, "Split", "A split: its records, sorted by file name (a sequence of Record)");
+    add_sequence(m, split, "_SplitIterator", "split");
+    split
         .def_property_readonly("name", [](const PySplit& s) { return std::string(s.split.name()); })
         .def_property_readonly("pack", [](const PySplit& s) { return s.pack; })
         .def_property_readonly("blob_bytes", [](const PySplit& s) { return s.split.blob_bytes(); })
-        .def("__len__", [](const PySplit& s) { return s.split.size(); })
-        .def("__getitem__", [](const PySplit& s, Py_ssize_t i) {
-            return split_record(s, checked_index(i, s.split.size(), "split"));
-        })
-        .def("__getitem__", [](const PySplit& s, const py::slice& sl) { return slice_of(s, s.split, sl, &split_record); })
-        .def("__iter__", [](const PySplit& s) { return ViewIterator<PySplit>{s, 0}; })
         .def("find", [](const PySplit& s, std::string_view name) -> std::optional<PyRecord> {
-            if (auto i = s.split.find(name)) return split_record(s, *i);
+            if (auto i = s.split.find(name)) return record_at(s, *i);
             return std::nullopt;
         }, "The record of that file name, or None")
         .def("__repr__", [](const PySplit& s) {
@@ -202,9 +196,9 @@ void bind_pack(py::module_& m) {
         return PySplit{p, p.split(name)};
     });
 
-    auto subset_size = [](const PySubset& s) { return s.subset.size(); };
-    bind_iterator<PySubset>(m, "_SubsetIterator", &subset_record, +subset_size);
-    py::class_<PySubset>(m, "Subset", "A named subset of one split (a sequence of Record, in split order)")
+    py::class_<PySubset> subset(m, "Subset", "A named subset of one split (a sequence of Record, in split order)");
+    add_sequence(m, subset, "_SubsetIterator", "subset");
+    subset
         .def_property_readonly("name", [](const PySubset& s) { return std::string(s.subset.name()); })
         .def_property_readonly("origin", [](const PySubset& s) { return std::string(s.subset.origin()); })
         .def_property_readonly("pack", [](const PySubset& s) { return s.pack; })
@@ -214,12 +208,6 @@ void bind_pack(py::module_& m) {
             for (size_t i = 0; i < s.subset.size(); ++i) out[i] = s.subset.index(i);
             return out;
         }, "The split index of each of the subset's records")
-        .def("__len__", [](const PySubset& s) { return s.subset.size(); })
-        .def("__getitem__", [](const PySubset& s, Py_ssize_t i) {
-            return subset_record(s, checked_index(i, s.subset.size(), "subset"));
-        })
-        .def("__getitem__", [](const PySubset& s, const py::slice& sl) { return slice_of(s, s.subset, sl, &subset_record); })
-        .def("__iter__", [](const PySubset& s) { return ViewIterator<PySubset>{s, 0}; })
         .def("find", [](const PySubset& s, std::string_view name) -> std::optional<PyRecord> {
             Split split = s.subset.split();
             if (auto i = split.find(name))
