@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "shared_data.hpp"
+#include "label_sources.hpp"
 #include "text_lists.hpp"
 
 #include <algorithm>
@@ -16,14 +17,6 @@ namespace {
 
 const std::filesystem::path kShared = test::shared_imagenet();
 
-// n + 8 digits, e.g. n01440764.
-bool is_wnid(std::string_view s) {
-    if (s.size() != 9 || s[0] != 'n') return false;
-    for (char c : s.substr(1))
-        if (c < '0' || c > '9') return false;
-    return true;
-}
-
 bool have_shared() { return std::filesystem::exists(kShared / "imagenet2012_labels.txt"); }
 
 }  // namespace
@@ -35,7 +28,7 @@ TEST_CASE("shared lists: 1000 sorted WNIDs, 50,000 validation labels, 50 per cla
     CHECK(std::is_sorted(wnids.begin(), wnids.end()));
     std::set<std::string> classes(wnids.begin(), wnids.end());
     CHECK(classes.size() == 1000);
-    for (const auto& w : wnids) CHECK(is_wnid(w));
+    for (const auto& w : wnids) CHECK(imgpack::looks_like_wnid(w));
 
     auto val = imgpack::read_lines(kShared / "imagenet2012_validation_labels.txt");
     REQUIRE(val.size() == 50000);
@@ -63,7 +56,7 @@ TEST_CASE("shared lists: the SimCLR subsets, 12,811 and 128,116 train names, 1% 
     std::set<std::string> classes;
     for (const auto& n : one) {
         REQUIRE(n.size() > 15);
-        CHECK(is_wnid(std::string_view(n).substr(0, 9)));
+        CHECK(imgpack::looks_like_wnid(std::string_view(n).substr(0, 9)));
         CHECK(n[9] == '_');
         CHECK(n.ends_with(".JPEG"));
         classes.insert(n.substr(0, 9));
