@@ -4,6 +4,8 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -38,6 +40,36 @@ def make_synth_pack(directory, seed=3, classes=6, per_class=12, val=24, test=8):
             "--subset", f"1pct={d / '1percent.txt'}", "--subset", f"10pct={d / '10percent.txt'}",
             "--subset", "half=0.5", "-o", out, "-q")
     return str(out)
+
+
+def runs_other_threads(call, attempts=200):
+    """Whether another Python thread runs while `call()` runs in this one, i.e. whether call()
+    releases the GIL. The interpreter's forced switch is put off (switch interval 1000 s), so the
+    ticker thread gets the GIL only when this thread gives it up of its own accord: a tick between
+    before and after call() is proof. A short call may end before the ticker is scheduled, so it
+    is repeated until a tick lands (or `attempts` run out: False). No timing is asserted."""
+    state = {"ticks": 0, "stop": False}
+
+    def ticker():
+        while not state["stop"]:
+            state["ticks"] += 1
+            time.sleep(0.0002)  # hands the GIL back for long enough that the caller takes it
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000)  # before the ticker starts: every wait for the GIL uses it
+    thread = threading.Thread(target=ticker, daemon=True)
+    try:
+        thread.start()
+        for _ in range(attempts):
+            before = state["ticks"]
+            call()
+            if state["ticks"] != before:
+                return True
+        return False
+    finally:
+        state["stop"] = True
+        sys.setswitchinterval(interval)
+        thread.join()
 
 
 @pytest.fixture(scope="session")

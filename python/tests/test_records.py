@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import imgpack
-from conftest import ls_json, run_cli
+from conftest import ls_json, run_cli, runs_other_threads
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +157,15 @@ def test_transformed_decode_is_imgpack_decode(tmp_path, pack, pack_path, transfo
                 "--seed", 5, "--epoch", 2, "-o", out)
         np.testing.assert_array_equal(r.decode(transform, size=40, resize=45, seed=5, epoch=2),
                                       np.asarray(Image.open(out)))
+
+
+def test_decode_releases_the_gil(pack):
+    records = list(pack["validation"])
+    # The probe can fail: copying the bytes holds the GIL throughout, and no other thread runs.
+    assert not runs_other_threads(lambda: [bytes(r.data) for r in records])
+    assert runs_other_threads(lambda: [r.decode() for r in records])
+    assert runs_other_threads(lambda: [r.decode("train", size=32) for r in records])
+    assert runs_other_threads(lambda: [r.example() for r in records])
 
 
 def test_verify_sees_a_changed_byte(tmp_path, pack_path):

@@ -10,6 +10,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 import imgpack
 from imgpack.torch import ImageNetDataset, Loader
 
+from conftest import runs_other_threads
+
 
 @pytest.fixture(scope="module")
 def pack(pack_path):
@@ -182,6 +184,20 @@ def test_loader_ranks_partition_the_epoch(pack):
     assert len({len(s) for s in shares}) == 1
     real = [i for s in shares for idx, _, _, valid in s for i in idx[:valid]]
     assert sorted(real) == list(range(len(pack["train"])))
+
+
+def test_loader_waits_release_the_gil(pack):
+    # The decoding is the loader's threads'; this thread only waits for batches, without the GIL.
+    # Probed on the module's own loader: torch.from_numpy in Loader.__iter__ lets other threads
+    # run by itself, so a probe of the whole loop would pass even if the waits held the GIL.
+    loader = Loader(pack, "train", batch_size=8, size=32, threads=1)._loader
+
+    def epoch():
+        loader.start_epoch(0, 0)
+        while loader.next() is not None:
+            pass
+
+    assert runs_other_threads(epoch, attempts=50)
 
 
 def test_a_loader_in_a_forked_child_raises(pack):
