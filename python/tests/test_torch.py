@@ -219,3 +219,22 @@ def test_a_loader_in_a_forked_child_raises(pack):
     p.join(timeout=60)
     assert "made in another process" in message
     assert next(iter(loader)).images.shape == (4, 3, 16, 16)  # the parent's still works
+
+
+def test_the_demo_reads_a_pack(pack_path, pack):
+    import pathlib
+    import subprocess
+    import sys
+    demo = pathlib.Path(__file__).resolve().parents[2] / "examples" / "demo_read.py"
+    out = subprocess.run([sys.executable, str(demo), pack_path], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert f"identity {pack.id}" in out
+    for split in pack.splits:
+        assert f"split {split}: {len(pack[split])} records" in out
+    assert f"subset 10pct: {len(pack.subset('10pct'))} records of train" in out
+    r = pack["train"][0]
+    assert f"train[0]: {r.name}, label {r.label} ({r.wnid}), {r.size} bytes, decoded ({r.height}, {r.width}, 3)" in out
+    assert "images (8, 3, 64, 64) torch.uint8" in out
+    bad = subprocess.run([sys.executable, str(demo), pack_path + ".missing"], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode != 0 and pack_path + ".missing" in bad.stderr
