@@ -12,7 +12,7 @@ namespace imgpack::cli {
 namespace {
 
 void print_json(const Pack& pack) {
-    std::string out = "{\"path\":" + json_string(pack.path()) + ",\"version\":\"" +
+    std::string out = "{\"path\":" + json_string(pack.path()) + ",\"id\":\"" + pack.id() + "\",\"version\":\"" +
                       std::to_string(pack.version_major()) + "." + std::to_string(pack.version_minor()) +
                       "\",\"file_size\":" + std::to_string(pack.file_size()) +
                       ",\"classes\":" + std::to_string(pack.class_count()) + ",\"splits\":[";
@@ -35,6 +35,7 @@ void print_json(const Pack& pack) {
 void print_text(const Pack& pack) {
     std::printf("%s: imgpack format %u.%u, %s\n", pack.path().c_str(), pack.version_major(), pack.version_minor(),
                 human_bytes(pack.file_size()).c_str());
+    std::printf("id: %s\n", pack.id().c_str());
     std::printf("classes: %zu\n", pack.class_count());
     std::printf("splits:\n");
     for (const Split& s : pack.splits())
@@ -49,7 +50,7 @@ void print_text(const Pack& pack) {
 }  // namespace
 
 void add_info(CLI::App& app) {
-    auto* cmd = app.add_subcommand("info", "Show a pack's version, splits, subsets and classes");
+    auto* cmd = app.add_subcommand("info", "Show a pack's identity, version, splits, subsets and classes");
     auto path = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
     cmd->add_option("PACK", *path, "The pack file")->required();

@@ -247,6 +247,15 @@ public:
     uint16_t version_minor() const;
     uint32_t blob_align() const;
 
+    // The pack's content identity (FORMAT.md §5.1): the XXH3-128 of the header's checksummed
+    // bytes and the section directory, as 32 lowercase hex digits. Known at open without reading
+    // the blobs; it changes when any byte that a checksum covers changes (the directory holds
+    // every section's checksum, the blob section's too), and not with the file's name, place or
+    // times. Two packs with the same identity hold the same bytes, as written (up to XXH3's
+    // chance of a collision; not proof against tampering); `imgpack verify` checks that the bytes
+    // still are as written.
+    std::string id() const;
+
     size_t class_count() const;
     // Views into the mapping; of a temporary Pack they would dangle, so that does not compile.
     std::span<const ClassInfo> classes() const&;
@@ -371,6 +380,7 @@ struct State {
     const unsigned char* base = nullptr;
     size_t size = 0;
     format::FileHeader header{};
+    std::string id;                 // FORMAT.md §5.1, 32 lowercase hex digits
     std::vector<SectionInfo> sections;
     std::string_view strings;       // whole strings section (each string NUL-terminated)
     std::vector<ClassInfo> classes;
@@ -515,6 +525,22 @@ struct State {
                  std::to_string(dir_bytes) + ") lies outside the file");
         if (XXH3_64bits(base + h.directory_offset, dir_bytes) != h.directory_xxh3)
             fail("section directory checksum mismatch");
+        id = identity(base, base + h.directory_offset, dir_bytes);
+    }
+
+    // FORMAT.md §5.1: XXH3-128 (seed 0) of header bytes [0, 56) followed by the directory's
+    // bytes, in its canonical (big-endian) form, as hex.
+    static std::string identity(const unsigned char* header, const unsigned char* directory, uint64_t directory_bytes) {
+        XXH3_state_t st;
+        XXH3_128bits_reset(&st);
+        XXH3_128bits_update(&st, header, format::kHeaderChecksummedBytes);
+        XXH3_128bits_update(&st, directory, directory_bytes);
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
+        static const char* digits = "0123456789abcdef";
+        std::string out;
+        for (unsigned char b : c.digest) out += {digits[b >> 4], digits[b & 15]};
+        return out;
     }
 
     static std::string hex(uint64_t v) {
@@ -863,6 +889,7 @@ inline uint64_t Pack::file_size() const { return state_->size; }
 inline uint16_t Pack::version_major() const { return state_->header.version_major; }
 inline uint16_t Pack::version_minor() const { return state_->header.version_minor; }
 inline uint32_t Pack::blob_align() const { return state_->header.blob_align; }
+inline std::string Pack::id() const { return state_->id; }
 
 inline size_t Pack::class_count() const { return state_->classes.size(); }
 inline std::span<const ClassInfo> Pack::classes() const& { return state_->classes; }
