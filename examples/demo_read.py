@@ -1,15 +1,31 @@
 """Read a pack from Python: what it holds, one record, and one decoded training batch.
 
-    PYTHONPATH=build/python /usr/bin/python3 examples/demo_read.py build/demo/imagenet.imgpack
+    PYTHONPATH=build/python /usr/bin/python3 examples/demo_read.py build/demo/imagenet.imgpack [BATCH.png]
 
-`import imgpack` needs numpy only; the batch at the end needs PyTorch (imgpack.torch).
+`import imgpack` needs numpy only; the batch at the end needs PyTorch (imgpack.torch). With
+BATCH.png, the batch is also saved as one picture to look at: its images in a 4-wide grid
+(PIL writes it; torchvision brings PIL).
 """
 import sys
 
 import imgpack
 
 
-def main(path):
+def save_grid(images, path, columns=4):
+    """Tiles an (N, 3, H, W) uint8 batch into one RGB picture, `columns` wide, 2-pixel gaps."""
+    import numpy as np
+    from PIL import Image
+    n, _, h, w = images.shape
+    rows = (n + columns - 1) // columns
+    grid = np.full((rows * (h + 2) - 2, columns * (w + 2) - 2, 3), 255, np.uint8)
+    for k, image in enumerate(images.numpy()):
+        y, x = (k // columns) * (h + 2), (k % columns) * (w + 2)
+        grid[y:y + h, x:x + w] = image.transpose(1, 2, 0)  # CHW -> HWC
+    Image.fromarray(grid).save(path)
+    return grid.shape
+
+
+def main(path, grid_path=None):
     pack = imgpack.open(path)  # maps and validates the whole pack; imgpack.Error names the problem
     print(f"pack {pack.path}")
     print(f"  identity {pack.id} (as `imgpack info` prints it)")
@@ -28,16 +44,19 @@ def main(path):
           f"decoded {pixels.shape} {pixels.dtype}")
 
     from imgpack.torch import Loader  # PyTorch from here on
-    loader = Loader(pack, split.name, batch_size=min(8, len(split)), size=64, seed=0)
-    images, labels = next(iter(loader))  # RandomResizedCrop(64) + flip, as torchvision's
+    loader = Loader(pack, split.name, batch_size=min(16, len(split)), size=96, seed=0)
+    images, labels = next(iter(loader))  # RandomResizedCrop(96) + flip, as torchvision's
     print(f"one batch from imgpack.torch.Loader ({loader.threads} threads, {len(loader)} batches an epoch): "
           f"images {tuple(images.shape)} {images.dtype}, labels {labels.tolist()}")
+    if grid_path:
+        h, w, _ = save_grid(images, grid_path)
+        print(f"the batch as one picture: {grid_path} ({w}x{h})")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} PACK")
+    if len(sys.argv) not in (2, 3):
+        sys.exit(f"usage: {sys.argv[0]} PACK [BATCH.png]")
     try:
-        main(sys.argv[1])
+        main(*sys.argv[1:])
     except imgpack.Error as e:
         sys.exit(str(e))

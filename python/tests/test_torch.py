@@ -221,20 +221,30 @@ def test_a_loader_in_a_forked_child_raises(pack):
     assert next(iter(loader)).images.shape == (4, 3, 16, 16)  # the parent's still works
 
 
-def test_the_demo_reads_a_pack(pack_path, pack):
+def test_the_demo_reads_a_pack(pack_path, pack, tmp_path):
     import pathlib
     import subprocess
     import sys
     demo = pathlib.Path(__file__).resolve().parents[2] / "examples" / "demo_read.py"
-    out = subprocess.run([sys.executable, str(demo), pack_path], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
+    grid = tmp_path / "batch.png"
+    out = subprocess.run([sys.executable, str(demo), pack_path, str(grid)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
     assert f"identity {pack.id}" in out
     for split in pack.splits:
         assert f"split {split}: {len(pack[split])} records" in out
     assert f"subset 10pct: {len(pack.subset('10pct'))} records of train" in out
     r = pack["train"][0]
     assert f"train[0]: {r.name}, label {r.label} ({r.wnid}), {r.size} bytes, decoded ({r.height}, {r.width}, 3)" in out
-    assert "images (8, 3, 64, 64) torch.uint8" in out
+    assert "images (16, 3, 96, 96) torch.uint8" in out
+    # The picture holds the batch the loader gives for the same seed: 4 x 4 tiles, 2-pixel gaps.
+    from PIL import Image
+    from imgpack.torch import Loader
+    picture = np.asarray(Image.open(grid))
+    assert picture.shape == (4 * 98 - 2, 4 * 98 - 2, 3)
+    first = next(iter(Loader(pack, "train", batch_size=16, size=96, seed=0))).images
+    for k in (0, 5, 15):
+        y, x = (k // 4) * 98, (k % 4) * 98
+        assert np.array_equal(picture[y:y + 96, x:x + 96], first[k].numpy().transpose(1, 2, 0))
     bad = subprocess.run([sys.executable, str(demo), pack_path + ".missing"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode != 0 and pack_path + ".missing" in bad.stderr
