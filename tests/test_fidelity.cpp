@@ -102,7 +102,7 @@ TEST_CASE("fidelity: --classes fixes the class list and its order") {
     o.val_labels.clear();
     o.output = dir / "q.imgpack";
     std::string err = test::convert_error(o);
-    CHECK(err.find("is not in the class list") != std::string::npos);
+    CHECK(err.find("not in the class list") != std::string::npos);
     CHECK(err.find(d.s.wnids[1]) != std::string::npos);
     CHECK_FALSE(test::fs::exists(o.output));
     test::write_text(dir / "bad.txt", d.s.wnids[0] + "\nnot-a-wnid\n");
