@@ -71,9 +71,11 @@ void print_summary(const ConvertSummary& s, const std::filesystem::path& out) {
     if (s.seconds > 0)
         std::printf("  throughput: %.0f images/s, %.1f MB/s\n", images / s.seconds, bytes / s.seconds / 1e6);
     const StageTimes& t = s.times;
-    std::printf("  cpu: reading %.2f s, hashing %.2f s, header parsing %.2f s, repairing %.2f s (workers %.2f s), "
+    char decoding[48] = "";
+    if (t.decoding > 0) std::snprintf(decoding, sizeof decoding, "decoding %.2f s, ", t.decoding);
+    std::printf("  cpu: reading %.2f s, hashing %.2f s, header parsing %.2f s, %srepairing %.2f s (workers %.2f s), "
                 "writing %.2f s; final flush+fsync %.2f s of %.2f s wall\n",
-                t.reading, t.hashing, t.parsing, t.repairing, t.workers, t.writing, t.finishing, s.seconds);
+                t.reading, t.hashing, t.parsing, decoding, t.repairing, t.workers, t.writing, t.finishing, s.seconds);
     if (!s.skipped.empty()) {
         std::printf("  %zu entr%s skipped (--on-bad-image=skip), also listed in the pack:\n", s.skipped.size(),
                     s.skipped.size() == 1 ? "y" : "ies");
@@ -148,6 +150,9 @@ void add_convert(CLI::App& app) {
     cmd->add_option("--max-image-bytes", a->o.max_image_bytes,
                     "An input image larger than this is a bad entry, refused before it is read (default 64 MiB)")
         ->capture_default_str();
+    cmd->add_flag("--decode", a->o.decode,
+                  "Decode every image whole while converting: one cut short or damaged mid-scan (any libjpeg "
+                  "error or warning) is a bad entry, not a failure in training");
     bool* repair = &a->o.repair;
     cmd->add_flag_callback("--no-repair", [repair] { *repair = false; },
                            "Store CMYK JPEGs and PNGs as they are instead of re-encoding them as RGB JPEGs");

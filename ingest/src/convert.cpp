@@ -11,6 +11,7 @@
 #include <imgpack/convert.hpp>
 
 #include "archive_source.hpp"
+#include "image_decode.hpp"
 #include "image_info.hpp"
 #include "image_repair.hpp"
 #include "inputs.hpp"
@@ -49,10 +50,11 @@ using Clock = std::chrono::steady_clock;
 // it, alone in the window).
 constexpr size_t kMaxBytesInFlight = 256u << 20;
 
-// Decoded samples that repairs hold at once, whatever the number of workers: TensorFlow's limit
-// for one image (image_repair.cpp refuses larger ones), so any image it decodes can be repaired,
-// one at a time when they are large.
-constexpr uint64_t kRepairBudget = kMaxRepairDecodedBytes;
+// What whole-image decodes (repairs, --decode) hold at once, whatever the number of workers:
+// twice TensorFlow's limit for one image's samples (image_repair.cpp and image_decode.cpp refuse
+// larger images), so the largest images take turns, and one that needs more (a progressive CMYK
+// JPEG near the limit, with its coefficients: 1.5 GiB) runs alone.
+constexpr uint64_t kDecodeBudget = 2 * kMaxRepairDecodedBytes;
 
 // Workers: what was asked (0: one per core), but at most 4 per core and kMaxJobs.
 unsigned most_workers() {
@@ -291,6 +293,7 @@ public:
         for (unsigned i = 0; i < jobs_; ++i) {
             inspectors_.push_back(std::make_unique<ImageInspector>());
             repairers_.push_back(std::make_unique<ImageRepairer>());
+            if (o.decode) decoders_.push_back(std::make_unique<DecodeCheck>());
         }
         pipeline_.emplace(
             jobs_, kMaxBytesInFlight, [this](Item& it, unsigned w) { inspect(it, w); },
@@ -355,13 +358,10 @@ private:
                 WallTimer timer(t.parsing);
                 it.info = inspectors_[w]->inspect(it.member.bytes);
             }
+            if (o_.decode) decode_whole(it, w);
             if (o_.repair && it.info.needs_repair()) {
                 WallTimer timer(t.repairing);
-                // Larger images are refused by repair() (TensorFlow's limit, the budget's size):
-                // they take nothing and never wait.
-                const uint64_t need = repair_decoded_bytes(it.info);
-                std::optional<MemoryBudget::Lease> lease;
-                if (need < repair_budget_.total()) lease.emplace(repair_budget_, need);
+                MemoryBudget::Lease lease(decode_budget_, repair_memory(it.info));
                 RepairResult fixed = repairers_[w]->repair(it.member.bytes, it.info);
                 it.member.bytes = std::move(fixed.jpeg);
                 it.repaired = std::move(fixed.what);
@@ -373,6 +373,18 @@ private:
         }
         WallTimer timer(t.hashing);
         it.xxh3 = XXH3_64bits(it.member.bytes.data(), it.member.bytes.size());
+    }
+
+    // --decode: every image decoded whole (a JPEG by DecodeCheck, on its original bytes; a PNG
+    // by the repair, which decodes it whole anyway, or by a repair whose result is dropped when
+    // repair is off). Throws BadImage.
+    void decode_whole(Item& it, unsigned w) {
+        const bool jpeg = it.info.codec == fmt::Codec::jpeg;
+        if (!jpeg && o_.repair) return;  // repaired below
+        WallTimer timer(worker_times_[w].decoding);
+        MemoryBudget::Lease lease(decode_budget_, jpeg ? DecodeCheck::memory(it.info) : repair_memory(it.info));
+        if (jpeg) decoders_[w]->check(it.member.bytes, it.info);
+        else repairers_[w]->repair(it.member.bytes, it.info);
     }
 
     // On the consumer, in archive order: the blob into the pack, the record into its split.
@@ -530,6 +542,7 @@ private:
             summary_.times.hashing += t.hashing;
             summary_.times.parsing += t.parsing;
             summary_.times.repairing += t.repairing;
+            summary_.times.decoding += t.decoding;
         }
     }
 
@@ -722,7 +735,7 @@ private:
     }
 
     struct WorkerTimes {  // one per worker: no sharing, no atomics on the hot path
-        double hashing = 0, parsing = 0, repairing = 0;
+        double hashing = 0, parsing = 0, repairing = 0, decoding = 0;
     };
 
     const ConvertOptions& o_;
@@ -732,8 +745,9 @@ private:
     const unsigned jobs_;
     std::vector<std::unique_ptr<ImageInspector>> inspectors_;
     std::vector<std::unique_ptr<ImageRepairer>> repairers_;
+    std::vector<std::unique_ptr<DecodeCheck>> decoders_;  // with --decode
     std::vector<WorkerTimes> worker_times_;
-    MemoryBudget repair_budget_{kRepairBudget};
+    MemoryBudget decode_budget_{kDecodeBudget};
     SourceProgress progress_;
     PendingSplit pending_[3];
     // Hard links: the names of the archive being read, built on its first link.

@@ -156,8 +156,9 @@ bool jpeg_has_adobe_marker(std::span<const unsigned char> jpeg) {
     return adobe;
 }
 
-uint64_t repair_decoded_bytes(const ImageInfo& info) {
-    return uint64_t(info.width) * info.height * (info.codec == format::Codec::png ? 3 : 4);
+uint64_t repair_memory(const ImageInfo& info) {
+    const uint64_t pixels = uint64_t(info.width) * info.height;
+    return info.codec == format::Codec::png ? 3 * pixels : (4 + 2 * 4) * pixels;
 }
 
 ImageRepairer::ImageRepairer(int quality, JpegChroma chroma)

@@ -86,9 +86,11 @@ private:
 // rather than allocate gigabytes for a hostile header.
 inline constexpr uint64_t kMaxRepairDecodedBytes = uint64_t{1} << 29;
 
-// The bytes of decoded samples repair() holds for an image `info` describes (CMYK: 4 per
-// pixel, PNG: 3), for callers that bound the memory repairs take at once.
-uint64_t repair_decoded_bytes(const ImageInfo& info);
+// What repair() holds for an image `info` describes, for callers that bound the memory repairs
+// take at once: its decoded samples (CMYK: 4 bytes per pixel, PNG: 3) and, for a JPEG, libjpeg's
+// coefficients (2 bytes per sample, all held for a progressive JPEG). Not counted: the JPEG it
+// writes, a few bytes per pixel at most.
+uint64_t repair_memory(const ImageInfo& info);
 
 // TensorFlow's CMYK -> RGB conversion for one pixel, as in UncompressLow() in
 // tensorflow/core/lib/jpeg/jpeg_mem.cc, applied to libjpeg's JCS_CMYK output (the samples as

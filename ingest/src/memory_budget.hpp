@@ -1,6 +1,7 @@
 // A number of bytes that threads share: each takes what it needs before allocating and gives it
-// back after, waiting while the rest is in use. The converter's repairs decode whole images (up to
-// half a GiB each); the budget bounds what they hold at once, whatever the number of workers.
+// back after, waiting while the rest is in use. The converter's repairs and decode checks decode
+// whole images (up to 1.5 GiB each, at TensorFlow's limit); the budget bounds what they hold at
+// once, whatever the number of workers: at most the budget, or one image alone when it needs more.
 #pragma once
 
 #include <condition_variable>
@@ -14,11 +15,11 @@ public:
     explicit MemoryBudget(uint64_t total) : total_(total) {}
     uint64_t total() const { return total_; }
 
-    // Holds `bytes` of the budget for its lifetime. The caller checks bytes <= total() first:
-    // more could never be granted.
+    // Holds `bytes` of the budget for its lifetime; more than the whole waits until nothing else
+    // is held, then holds it all.
     class Lease {
     public:
-        Lease(MemoryBudget& b, uint64_t bytes) : b_(b), bytes_(bytes) {
+        Lease(MemoryBudget& b, uint64_t bytes) : b_(b), bytes_(bytes < b.total_ ? bytes : b.total_) {
             std::unique_lock lock(b_.m_);
             b_.cv_.wait(lock, [&] { return b_.used_ + bytes_ <= b_.total_; });
             b_.used_ += bytes_;

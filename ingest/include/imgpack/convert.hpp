@@ -57,6 +57,10 @@ struct ConvertOptions {
     // Re-encode ImageNet's quirks (CMYK/YCCK JPEGs, PNGs named .JPEG) as RGB JPEGs, as TFDS does;
     // false keeps the original bytes (and lists them as needing repair).
     bool repair = true;
+    // Decode every image whole while converting (the header alone is checked otherwise): one that
+    // does not decode cleanly (cut short, damaged data: any libjpeg error or warning) is a bad
+    // entry. Costs a decode per image (docs/performance.md).
+    bool decode = false;
     // An input file larger than this is a bad entry, found from its tar header (or stat) before
     // any memory is allocated for it. 1..UINT32_MAX (a record's size is a u32).
     uint64_t max_image_bytes = uint64_t{64} << 20;
@@ -83,6 +87,7 @@ struct StageTimes {
     double hashing = 0;    // XXH3 of every image (workers)
     double parsing = 0;    // image header parsing (workers)
     double repairing = 0;  // re-encoding the quirks (workers)
+    double decoding = 0;   // --decode: decoding every image whole (workers)
     double workers = 0;    // the workers' total CPU
     double writing = 0;    // the writing thread: blobs into the output, in order
     double finishing = 0;  // wall time of metadata, fsync and rename at the end
