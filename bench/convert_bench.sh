@@ -15,9 +15,12 @@
 # then copies of the pack written with cp and with dd at write sizes from 4 KiB to 8 MiB (and
 # O_DIRECT): their write time, and random ~105 KB record reads on a fresh mapping of each.
 # Takes about 6 minutes (plus 2-4 the first time, to make the input).
+# --baseline BIN adds (b0), BIN convert (e.g. /work/baseline/imgpack, the last landed version), to
+# every round, and reports (b)/(b0): before/after in one run. --rounds-only stops after the rounds.
 #
 #   bench/convert_bench.sh [--build DIR] [--reps N] [--settle SECONDS] [--classes N] [--per-class M]
 #                          [--min-side A] [--max-side B] [--quality Q] [--seed S] [--work DIR]
+#                          [--baseline BIN] [--rounds-only]
 set -euo pipefail
 
 BUILD=build
@@ -27,6 +30,8 @@ CLASSES=40 PER_CLASS=550  # 22,000 JPEGs
 MIN_SIDE=450 MAX_SIDE=550 QUALITY=96  # mean ~107 KB, ImageNet's train mean is ~110 KB
 SEED=1
 WORK=""
+BASELINE=""
+ROUNDS_ONLY=0
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -41,6 +46,8 @@ while [ $# -gt 0 ]; do
         --quality) QUALITY=$2; shift 2 ;;
         --seed) SEED=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
+        --baseline) BASELINE=$2; shift 2 ;;
+        --rounds-only) ROUNDS_ONLY=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "convert_bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -120,10 +127,16 @@ run_copy()    { cp "$TRAIN" "$COPY" && sync --data "$COPY"; }
 # (with a converter that does not know IMGPACK_NO_DIRECT_IO this is (b) again).
 run_buffered() { IMGPACK_NO_DIRECT_IO=1 "$IMGPACK" convert --train "$TRAIN" -o "$PACK" -f -q; }
 METHODS=(floor convert copy buffered)
+# (b0) the baseline converter, as (b)
+run_baseline() { "$BASELINE" convert --train "$TRAIN" -o "$PACK" -f -q; }
+if [ -n "$BASELINE" ]; then
+    [ -x "$BASELINE" ] || { echo "convert_bench.sh: --baseline $BASELINE is not an executable" >&2; exit 1; }
+    METHODS+=(baseline)
+fi
 declare -A WALL USER SYS BYTES  # method -> one value per round (seconds), or its output's size
 TIMEFORMAT='%R %U %S'          # bash's `time`: wall, user and system seconds (children included)
 
-say "$REPS rounds of (a) floor, (b) convert, (c) copy, (b') convert with buffered writes; the order rotates each round"
+say "$REPS rounds of (a) floor, (b) convert, (c) copy, (b') convert with buffered writes${BASELINE:+, (b0) $BASELINE convert}; the order rotates each round"
 for ((r = 0; r < REPS; r++)); do
     line="round $((r + 1)):"
     for ((k = 0; k < ${#METHODS[@]}; k++)); do
@@ -135,7 +148,7 @@ for ((r = 0; r < REPS; r++)); do
         WALL[$m]="${WALL[$m]:-} $wall" USER[$m]="${USER[$m]:-} $user" SYS[$m]="${SYS[$m]:-} $sys"
         case $m in
             floor) BYTES[$m]=$(stat -c %s "$FLOOR") ;;
-            buffered) ;;
+            buffered|baseline) ;;
             convert) BYTES[$m]=$(stat -c %s "$PACK")
                      JPEG_BYTES=$("$IMGPACK" info "$PACK" --json |
                          sed 's/.*"name":"train","records":[0-9]*,"bytes":\([0-9]*\).*/\1/') ;;
@@ -162,6 +175,7 @@ for m in "${METHODS[@]}"; do
         convert) label="(b) imgpack convert" ;;
         copy) label="(c) cp + sync --data" ;;
         buffered) label="(b') convert, buffered writes" ;;
+        baseline) label="(b0) baseline convert" ;;
     esac
     awk -v l="$label" -v m="$med" -v lo="$lo" -v hi="$hi" -v b="$TAR_BYTES" -v n="$IMAGES" \
         -v u="$(spread "${USER[$m]}" | cut -d' ' -f1)" -v s="$(spread "${SYS[$m]}" | cut -d' ' -f1)" \
@@ -177,6 +191,8 @@ ratio() {  # ratio NUM DEN: "median [min..max] per round; X of the medians"
 echo "  ratio (b)/(a) convert/floor = $(ratio convert floor)   (target <= 1.10)"
 echo "  ratio (b)/(c) convert/copy  = $(ratio convert copy)   (target <= 1.5)"
 echo "  ratio (b')/(a) buffered/floor = $(ratio buffered floor)"
+[ -n "$BASELINE" ] && echo "  ratio (b)/(b0) convert/baseline = $(ratio convert baseline)   (before/after: <= 1 is no slower)"
+[ "$ROUNDS_ONLY" = 1 ] && exit 0
 
 # ---- where the converter's time goes: its own summary (CPU per stage), -j 2 and -j 1 -------------
 # (The default, one worker per core, is -j $(nproc) here.)

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "archives.hpp"
+#include "shared_data.hpp"
 #include "synth_fixture.hpp"
 
 #include <imgpack/reader.hpp>
@@ -242,11 +243,9 @@ TEST_CASE("fidelity: the test-server submission file: test-file order, five 1-in
 }
 
 TEST_CASE("fidelity: the real lists: 10percent names, 50,000 validation labels, 1000 fixed classes") {
-    const path shared = IMGPACK_SHARED_IMAGENET;
-    if (!test::fs::exists(shared / "10percent.txt")) {
-        MESSAGE("skipped: ", shared.string(), " is absent (the real ImageNet metadata lists live there)");
-        return;
-    }
+    const path shared = test::shared_imagenet();
+    if (!test::fs::exists(shared / "10percent.txt"))
+        IMGPACK_SKIP(shared.string(), " is absent (the real ImageNet metadata lists live there)");
     test::TempDir dir;
     // A train set whose file names are exactly the 128,116 names of 10percent.txt, in per-class
     // tars, with one tiny JPEG each; a validation tar of 50,000 images named as ILSVRC2012 does.

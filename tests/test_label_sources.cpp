@@ -1,7 +1,7 @@
 // Validation labels and class names from every source users have (TFDS list, ILSVRC2012 devkit
 // archive or directory, Kaggle CSV, synset_words.txt), and the MAT v5 reader under the devkit.
 // The real files live in ../shared/imagenet/ (never copied into this tree); the tests that need
-// them skip with a message when it is absent. Synthetic MAT-files, written here in both byte
+// them report themselves skipped when it is absent. Synthetic MAT-files, written here in both byte
 // orders, cover the reader's paths and its handling of malformed input.
 #include <doctest/doctest.h>
 
@@ -10,6 +10,7 @@
 #include "text_lists.hpp"
 
 #include "helpers.hpp"
+#include "shared_data.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -26,13 +27,11 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<unsigned char>;
 
-const fs::path kShared = IMGPACK_SHARED_IMAGENET;
+const fs::path kShared = test::shared_imagenet();
 const fs::path kDevkitData = kShared / "ILSVRC2012_devkit_t12" / "data";
 
 bool have_shared() {
-    if (fs::exists(kDevkitData / "meta.mat") && fs::exists(kShared / "imagenet2012_validation_labels.txt")) return true;
-    MESSAGE("skipped: ", kShared.string(), " is absent (the real ImageNet metadata lives there)");
-    return false;
+    return fs::exists(kDevkitData / "meta.mat") && fs::exists(kShared / "imagenet2012_validation_labels.txt");
 }
 
 // ILSVRC2012_ID -> (WNID, words), from the derived tsv.
@@ -339,7 +338,7 @@ TEST_CASE("mat5: header problems, nesting depth and a declared size past the end
 }
 
 TEST_CASE("devkit meta.mat: compressed, 1860 synsets, 1000 leaves equal to the tsv") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lives there)");
     const Bytes f = test::read_file(kDevkitData / "meta.mat");
     // The whole variable is one zlib-compressed element (miCOMPRESSED) right after the header.
     REQUIRE(f.size() > 136);
@@ -370,7 +369,7 @@ TEST_CASE("devkit meta.mat: compressed, 1860 synsets, 1000 leaves equal to the t
 }
 
 TEST_CASE("devkit meta.mat: uncompressed, truncated, corrupted and bomb-like copies") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lives there)");
     const Bytes f = test::read_file(kDevkitData / "meta.mat");
     // The same file with its variable stored uncompressed parses to the same leaves.
     uint32_t clen;
@@ -439,7 +438,7 @@ TEST_CASE("devkit meta.mat: uncompressed, truncated, corrupted and bomb-like cop
 // --- validation labels ----------------------------------------------------------------------
 
 TEST_CASE("devkit ground truth through meta.mat equals TFDS's validation labels, all 50,000") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lives there)");
     const auto tfds = imgpack::read_lines(kShared / "imagenet2012_validation_labels.txt");
     REQUIRE(tfds.size() == 50000);
     const auto names = val_names(50000);
@@ -475,7 +474,7 @@ TEST_CASE("devkit ground truth through meta.mat equals TFDS's validation labels,
 }
 
 TEST_CASE("devkit tar.gz, read in-stream: detected, same 50,000 WNIDs, class names") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lives there)");
     test::TempDir tmp;
     fs::create_directories(tmp / "src/ILSVRC2012_devkit_t12/data");
     for (const char* f : {"meta.mat", "ILSVRC2012_validation_ground_truth.txt"})
@@ -525,7 +524,7 @@ TEST_CASE("devkit tar.gz, read in-stream: detected, same 50,000 WNIDs, class nam
 }
 
 TEST_CASE("Kaggle LOC_val_solution.csv, rows shuffled: matched by name to the same labels") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lives there)");
     const auto tfds = imgpack::read_lines(kShared / "imagenet2012_validation_labels.txt");
     const auto names = val_names(tfds.size());
     std::vector<std::string> rows;

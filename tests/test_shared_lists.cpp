@@ -1,7 +1,9 @@
 // The real ILSVRC2012 metadata in ../shared/imagenet/ (never copied into this tree): the list
-// readers the converter uses must read them as the README of that folder describes them.
+// readers the converter uses must read them as the README of that folder describes them. Without
+// that folder these tests report themselves skipped.
 #include <doctest/doctest.h>
 
+#include "shared_data.hpp"
 #include "text_lists.hpp"
 
 #include <algorithm>
@@ -12,7 +14,7 @@
 
 namespace {
 
-const std::filesystem::path kShared = IMGPACK_SHARED_IMAGENET;
+const std::filesystem::path kShared = test::shared_imagenet();
 
 // n + 8 digits, e.g. n01440764.
 bool is_wnid(std::string_view s) {
@@ -22,16 +24,12 @@ bool is_wnid(std::string_view s) {
     return true;
 }
 
-bool have_shared() {
-    if (std::filesystem::exists(kShared / "imagenet2012_labels.txt")) return true;
-    MESSAGE("skipped: ", kShared.string(), " is absent (the real ImageNet metadata lists live there)");
-    return false;
-}
+bool have_shared() { return std::filesystem::exists(kShared / "imagenet2012_labels.txt"); }
 
 }  // namespace
 
 TEST_CASE("shared lists: 1000 sorted WNIDs, 50,000 validation labels, 50 per class") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lists live there)");
     auto wnids = imgpack::read_lines(kShared / "imagenet2012_labels.txt");
     REQUIRE(wnids.size() == 1000);
     CHECK(std::is_sorted(wnids.begin(), wnids.end()));
@@ -51,7 +49,7 @@ TEST_CASE("shared lists: 1000 sorted WNIDs, 50,000 validation labels, 50 per cla
 }
 
 TEST_CASE("shared lists: the SimCLR subsets, 12,811 and 128,116 train names, 1% inside 10%") {
-    if (!have_shared()) return;
+    if (!have_shared()) IMGPACK_SKIP(kShared.string(), " is absent (the real ImageNet metadata lists live there)");
     auto one = imgpack::read_lines(kShared / "1percent.txt");
     auto ten = imgpack::read_lines(kShared / "10percent.txt");
     CHECK(one.size() == 12811);

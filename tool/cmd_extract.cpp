@@ -18,6 +18,7 @@
 #include "json.hpp"
 
 #include <imgpack/reader.hpp>
+#include <imgpack/unique_fd.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -69,47 +70,10 @@ const char* unsafe_component(std::string_view s) {
     return nullptr;
 }
 
-struct Fd {
-    int fd = -1;
-    Fd() = default;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd = o.fd;
-            o.fd = -1;
-        }
-        return *this;
-    }
-    ~Fd() { reset(); }
-    void reset() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
-
 std::string errno_text(int e) { return std::strerror(e); }
 
-// Writes all of `data` to fd, through short writes and EINTR. Returns 0 or an errno value.
-int write_all(int fd, const unsigned char* data, size_t size) {
-    while (size > 0) {
-        ssize_t n = ::write(fd, data, std::min<size_t>(size, size_t{1} << 30));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        if (n == 0) return EIO;  // no progress: do not spin
-        data += n;
-        size -= static_cast<size_t>(n);
-    }
-    return 0;
-}
-
 struct Job {
-    const Split* split = nullptr;
+    std::optional<Split> split;
     std::vector<uint32_t> indices;  // split indices of the records to write
 };
 
@@ -153,17 +117,17 @@ public:
         std::error_code ec;
         std::filesystem::create_directories(dir_, ec);
         if (ec) throw std::runtime_error("imgpack extract: cannot create " + dir_.string() + ": " + ec.message());
-        root_ = Fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (root_.fd < 0)
+        root_ = UniqueFd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (root_.get() < 0)
             throw std::runtime_error("imgpack extract: cannot open directory " + dir_.string() + ": " +
                                      errno_text(errno));
-        if (!force_ && !empty_dir(root_.fd))
+        if (!force_ && !empty_dir(root_.get()))
             throw std::runtime_error("imgpack extract: " + dir_.string() +
                                      " is not empty (extract into a new or empty directory, or use --force to "
                                      "add to it and replace files already there)");
         for (int32_t label : labels_used_) {
             std::string wnid(pack.classes()[size_t(label)].wnid);
-            if (::mkdirat(root_.fd, wnid.c_str(), 0777) != 0 && !(errno == EEXIST && force_))
+            if (::mkdirat(root_.get(), wnid.c_str(), 0777) != 0 && !(errno == EEXIST && force_))
                 throw std::runtime_error("imgpack extract: cannot create directory " + (dir_ / wnid).string() + ": " +
                                          errno_text(errno));
             (void)open_class_dir(wnid);  // refuses a symlink or non-directory there now
@@ -177,7 +141,7 @@ public:
         std::atomic<uint64_t> bytes{0};
         auto work = [&] {
             int32_t cached_label = INT32_MIN;
-            Fd cached;
+            UniqueFd cached;
             for (size_t c; !stop_.load() && (c = next.fetch_add(kChunk)) < job.indices.size();) {
                 for (size_t k = c; k < std::min(c + kChunk, job.indices.size()) && !stop_.load(); ++k) {
                     Record r = (*job.split)[job.indices[k]];
@@ -186,7 +150,7 @@ public:
                         corrupt_.push_back(job.indices[k]);
                         continue;
                     }
-                    int dirfd = root_.fd;
+                    int dirfd = root_.get();
                     std::string rel;
                     if (r.labeled()) {
                         rel = std::string(r.wnid) + "/";
@@ -201,7 +165,7 @@ public:
                             }
                             cached_label = r.label;
                         }
-                        dirfd = cached.fd;
+                        dirfd = cached.get();
                     }
                     rel += std::string(r.name);
                     if (!write_file(dirfd, std::string(r.name), rel, r.data)) return;
@@ -246,9 +210,9 @@ private:
         return empty;
     }
 
-    Fd open_class_dir(const std::string& wnid) const {
-        Fd d(::openat(root_.fd, wnid.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (d.fd < 0) {
+    UniqueFd open_class_dir(const std::string& wnid) const {
+        UniqueFd d(::openat(root_.get(), wnid.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!d) {
             int e = errno;
             std::string why = e == ELOOP || e == ENOTDIR ? "it is a symlink or not a directory, refusing to follow it"
                                                           : errno_text(e);
@@ -269,30 +233,29 @@ private:
         // Without --force the file is created under its own name, and must not exist. With
         // --force it is written under a temporary name and renamed over whatever is there.
         std::string create_as = name;
-        Fd f;
+        UniqueFd f;
         if (!force_) {
-            f = Fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
-            if (f.fd < 0) {
+            f = UniqueFd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+            if (!f) {
                 int e = errno;
                 fail("imgpack extract: cannot create " + shown(shown_path) + ": " +
                      (e == EEXIST ? std::string("it already exists (use --force to replace it)") : errno_text(e)));
                 return false;
             }
         } else {
-            for (unsigned attempt = 0; f.fd < 0; ++attempt) {
+            for (unsigned attempt = 0; !f; ++attempt) {
                 create_as = ".imgpack-extract-" + std::to_string(::getpid()) + "-" +
                             std::to_string(temp_counter_.fetch_add(1)) + ".tmp";
-                f = Fd(::openat(dirfd, create_as.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
-                if (f.fd < 0 && (errno != EEXIST || attempt > 100)) {
+                f = UniqueFd(::openat(dirfd, create_as.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+                if (!f && (errno != EEXIST || attempt > 100)) {
                     fail("imgpack extract: cannot create a temporary file for " + shown(shown_path) + ": " +
                          errno_text(errno));
                     return false;
                 }
             }
         }
-        int e = write_all(f.fd, data.data(), data.size());
-        if (e == 0 && ::close(f.fd) != 0) e = errno;
-        f.fd = -1;  // closed (or failed to close: the descriptor is gone either way)
+        int e = write_all_at(f.get(), data, 0);
+        if (e == 0) e = f.close();
         if (e == 0 && create_as != name && ::renameat(dirfd, create_as.c_str(), dirfd, name.c_str()) != 0) {
             int re = errno;
             ::unlinkat(dirfd, create_as.c_str(), 0);
@@ -310,7 +273,7 @@ private:
     std::string pack_path_;
     std::filesystem::path dir_;
     bool force_, verify_;
-    Fd root_;
+    UniqueFd root_;
     std::set<int32_t> labels_used_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> temp_counter_{0};
@@ -347,13 +310,13 @@ void add_extract(CLI::App& app) {
         std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit is then a write error (EFBIG), reported
         Pack pack = Pack::open(a->path);
         Job job;
-        job.split = &pack.split(a->split);
+        job.split = pack.split(a->split);
         if (a->subset.empty()) {
             job.indices.resize(job.split->size());
             for (size_t i = 0; i < job.indices.size(); ++i) job.indices[i] = static_cast<uint32_t>(i);
         } else {
-            const Subset& subset = pack.subset(a->subset);
-            if (&subset.split() != job.split)
+            const Subset subset = pack.subset(a->subset);
+            if (subset.split().name() != job.split->name())
                 throw std::runtime_error("imgpack: subset '" + a->subset + "' is a subset of split '" +
                                          std::string(subset.split().name()) + "', not '" + a->split + "'");
             job.indices.resize(subset.size());

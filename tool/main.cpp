@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
     imgpack::signal_cleanup::install();  // an interrupted convert removes its temporary file
     CLI::App app{"imgpack: ImageNet in one memory-mapped file"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "imgpack 0.1 (format " + std::to_string(imgpack::format::kVersionMajor) + "." +
+    // IMGPACK_VERSION: the project() version in CMakeLists.txt, the one place it is written.
+    app.set_version_flag("--version", "imgpack " IMGPACK_VERSION " (format " + std::to_string(imgpack::format::kVersionMajor) + "." +
                                           std::to_string(imgpack::format::kVersionMinor) + ")");
     imgpack::cli::add_convert(app);
     imgpack::cli::add_info(app);

@@ -32,7 +32,7 @@ int32_t parse_label(const Pack& pack, const std::string& token, const std::strin
 }  // namespace
 
 std::string make_submission(const Pack& pack, const std::filesystem::path& predictions) {
-    const Split* test = pack.find_split("test");
+    const std::optional<Split> test = pack.find_split("test");
     if (!test || test->empty()) throw std::runtime_error("imgpack: " + pack.path() + " has no test split");
     if (pack.class_count() == 0) throw std::runtime_error("imgpack: " + pack.path() + " has no class table");
     std::ifstream in(predictions);

@@ -1,6 +1,6 @@
 #include "async_writer.hpp"
 
-#include <unistd.h>
+#include <imgpack/unique_fd.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -90,38 +90,25 @@ void AsyncWriter::run() {
 }
 
 void AsyncWriter::write(const Job& job) {
-    const unsigned char* data = job.buffer.data();
-    size_t size = job.size;
+    std::span<const unsigned char> data(job.buffer.data(), job.size);
     uint64_t offset = job.offset;
-    auto fail = [&] {
-        throw std::runtime_error("imgpack: cannot write " + name_ + ": " + std::strerror(errno));
-    };
-    if (direct_fd_ >= 0 && size > 0) {
-        ssize_t n = 0;
-        do n = ::pwrite(direct_fd_, data, size, static_cast<off_t>(offset));
-        while (n < 0 && errno == EINTR);
-        if (n < 0 && errno != EINVAL) fail();
-        const size_t done = n < 0 ? 0 : static_cast<size_t>(n);
-        if (done < size) {
-            // The file system took O_DIRECT at open but refuses it now (EINVAL), or a write came
-            // up short (a file-size limit, say): go on buffered from here, which reports the
-            // real error, if there is one.
-            direct_fd_ = -1;
-        }
-        data += done;
-        size -= done;
+    if (direct_fd_ >= 0) {
+        size_t done = 0;
+        const int e = write_all_at(direct_fd_, data, offset, &done);
+        if (e == 0) return;
+        if (e != EINVAL) fail(e);
+        // The file system took O_DIRECT at open but refuses it now, or a short write left an
+        // offset that is not a page multiple: go on buffered from here, which reports the real
+        // error, if there is one.
+        direct_fd_ = -1;
+        data = data.subspan(done);
         offset += done;
     }
-    while (size > 0) {
-        ssize_t n = ::pwrite(fd_, data, size, static_cast<off_t>(offset));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail();
-        }
-        data += n;
-        size -= static_cast<size_t>(n);
-        offset += static_cast<uint64_t>(n);
-    }
+    if (const int e = write_all_at(fd_, data, offset)) fail(e);
+}
+
+void AsyncWriter::fail(int error) const {
+    throw std::runtime_error("imgpack: cannot write " + name_ + ": " + std::strerror(error));
 }
 
 }  // namespace imgpack

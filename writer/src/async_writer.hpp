@@ -61,6 +61,7 @@ private:
     };
     void run();
     void write(const Job& job);  // on the writing thread; throws std::runtime_error
+    [[noreturn]] void fail(int error) const;
     void throw_failure();        // with lock held
 
     const int fd_;

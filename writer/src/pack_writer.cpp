@@ -1,16 +1,12 @@
 #include <imgpack/pack_writer.hpp>
 
-#include <imgpack/signal_cleanup.hpp>
-
 #include "async_writer.hpp"
+#include "temp_file.hpp"
 
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t by value
 #include <xxhash.h>
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2
-#include <pthread.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,246 +74,251 @@ void check_contents(const PackContents& c) {
     }
 }
 
-}  // namespace
-
-struct PackWriter::Blobs {
-    WriteBuffer buffer;                 // pending bytes, written in large chunks
-    std::unique_ptr<AsyncWriter> async; // writes the chunks while the next one fills
-    XXH3_state_t* hash = XXH3_createState();  // over the blob section
-    Blobs() { XXH3_64bits_reset(hash); }
-    ~Blobs() { XXH3_freeState(hash); }
+// Each metadata section's bytes. Strings are referenced by all the others, so the string table
+// fills as they are encoded, in this order: class table, splits, subsets, skipped (the order
+// fixes the strings section's bytes, which FORMAT.md's worked example lists).
+struct Metadata {
+    StringTable strings;
+    std::vector<unsigned char> class_table;
+    std::vector<std::vector<unsigned char>> splits, subsets;
+    std::vector<unsigned char> skipped;  // empty when nothing was skipped: then no section
 };
 
-uint64_t PackWriter::bytes_written() const { return offset_ + blobs_->buffer.size(); }
+std::vector<unsigned char> encode_class_table(const std::vector<ClassDef>& classes, StringTable& strings) {
+    std::vector<unsigned char> bytes(fmt::kClassTableHeaderSize + classes.size() * fmt::kClassEntrySize);
+    fmt::store<uint32_t>(bytes.data(), static_cast<uint32_t>(classes.size()));
+    fmt::store<uint32_t>(bytes.data() + 4, fmt::kClassEntrySize);
+    for (size_t i = 0; i < classes.size(); ++i) {
+        fmt::ClassEntry e{strings.add(classes[i].wnid), strings.add(classes[i].name)};
+        fmt::encode_class_entry(e, bytes.data() + fmt::kClassTableHeaderSize + i * fmt::kClassEntrySize);
+    }
+    return bytes;
+}
+
+std::vector<unsigned char> encode_split(const SplitDef& sp, StringTable& strings) {
+    std::vector<unsigned char> bytes(fmt::kSplitHeaderSize + sp.records.size() * fmt::kRecordSize);
+    fmt::encode_split_header({strings.add(sp.name), static_cast<uint32_t>(sp.records.size()), fmt::kRecordSize},
+                             bytes.data());
+    for (size_t i = 0; i < sp.records.size(); ++i) {
+        const RecordDef& d = sp.records[i];
+        fmt::StringRef name = strings.add(d.name);
+        fmt::Record r{d.blob_offset, d.xxh3, d.blob_size, name.offset, static_cast<uint16_t>(name.length),
+                      d.width, d.height, static_cast<uint8_t>(d.codec), static_cast<uint8_t>(d.color_space),
+                      d.label, d.flags};
+        fmt::encode_record(r, bytes.data() + fmt::kSplitHeaderSize + i * fmt::kRecordSize);
+    }
+    return bytes;
+}
+
+std::vector<unsigned char> encode_subset(const SubsetDef& sub, StringTable& strings) {
+    std::vector<unsigned char> bytes(fmt::kSubsetHeaderSize + sub.indices.size() * 4);
+    fmt::encode_subset_header({strings.add(sub.name), strings.add(sub.split), strings.add(sub.origin),
+                               static_cast<uint32_t>(sub.indices.size()), 0},
+                              bytes.data());
+    for (size_t i = 0; i < sub.indices.size(); ++i)
+        fmt::store<uint32_t>(bytes.data() + fmt::kSubsetHeaderSize + 4 * i, sub.indices[i]);
+    return bytes;
+}
+
+std::vector<unsigned char> encode_skipped(const std::vector<SkippedDef>& skipped, StringTable& strings) {
+    if (skipped.empty()) return {};
+    std::vector<unsigned char> bytes(fmt::kSkippedHeaderSize + skipped.size() * fmt::kSkippedEntrySize);
+    fmt::store<uint32_t>(bytes.data(), static_cast<uint32_t>(skipped.size()));
+    fmt::store<uint32_t>(bytes.data() + 4, fmt::kSkippedEntrySize);
+    for (size_t i = 0; i < skipped.size(); ++i) {
+        const SkippedDef& k = skipped[i];
+        fmt::encode_skipped_entry({strings.add(k.split), strings.add(k.entry), strings.add(k.reason)},
+                                  bytes.data() + fmt::kSkippedHeaderSize + i * fmt::kSkippedEntrySize);
+    }
+    return bytes;
+}
+
+Metadata encode_metadata(const PackContents& c) {
+    Metadata m;
+    m.class_table = encode_class_table(c.classes, m.strings);
+    for (const SplitDef& sp : c.splits) m.splits.push_back(encode_split(sp, m.strings));
+    for (const SubsetDef& sub : c.subsets) m.subsets.push_back(encode_subset(sub, m.strings));
+    m.skipped = encode_skipped(c.skipped, m.strings);
+    return m;
+}
+
+std::vector<unsigned char> encode_directory(const std::vector<fmt::SectionEntry>& directory) {
+    std::vector<unsigned char> bytes(directory.size() * fmt::kSectionEntrySize);
+    for (size_t i = 0; i < directory.size(); ++i)
+        fmt::encode_section(directory[i], bytes.data() + i * fmt::kSectionEntrySize);
+    return bytes;
+}
+
+// IMGPACK_NO_DIRECT_IO=1 forces buffered writes (for comparisons).
+bool direct_io_wanted() {
+    const char* no_direct = std::getenv("IMGPACK_NO_DIRECT_IO");
+    return !(no_direct && *no_direct && std::string(no_direct) != "0");
+}
+
+}  // namespace
+
+// Members in the order they must be set up; they go in reverse: the writer thread first, since
+// it writes to the descriptors, and the temporary file last.
+struct PackWriter::State {
+    TempFile file;
+    UniqueFd direct;                     // the same file opened O_DIRECT, or none (see above)
+    XXH3_state_t blob_hash;              // over the blob section
+    WriteBuffer buffer;                  // pending bytes, written in large chunks
+    std::unique_ptr<AsyncWriter> async;  // writes the chunks while the next one fills
+
+    explicit State(const std::filesystem::path& destination) : file(destination) {
+        if (direct_io_wanted())
+            direct.reset(::open(file.path().c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));  // none where unsupported
+        XXH3_64bits_reset(&blob_hash);
+        buffer.reserve(kWriteChunk + fmt::kBlobAlign);
+        // The header is written last; until then its page is zeros, and blobs start on the next page.
+        buffer.assign(fmt::kBlobRegionAlign, 0);
+        async = std::make_unique<AsyncWriter>(file.fd(), direct.get(),
+                                              file.path().string() + " (for " + destination.string() + ")",
+                                              kWriteBuffers, kWriteChunk + fmt::kBlobAlign);
+    }
+};
 
 PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
     : destination_(std::move(destination)), overwrite_(overwrite) {
     if (!overwrite && std::filesystem::exists(destination_))
         throw std::runtime_error("imgpack: " + destination_.string() +
                                  " already exists (use --force to replace it)");
-    std::string templ = destination_.string() + ".tmp-XXXXXX";
-    // Hold back the clean-up signals until the new file is registered for clean-up, so that
-    // no moment exists when it is on disk but unknown to the handler.
-    sigset_t cleanup_signals, previous;
-    sigemptyset(&cleanup_signals);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&cleanup_signals, sig);
-    ::pthread_sigmask(SIG_BLOCK, &cleanup_signals, &previous);
-    fd_ = ::mkostemp(templ.data(), O_CLOEXEC);
-    const int create_errno = errno;
-    if (fd_ >= 0) cleanup_slot_ = signal_cleanup::register_path(templ);
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    if (fd_ < 0)
-        throw std::runtime_error("imgpack: cannot create a temporary file beside " + destination_.string() +
-                                 ": " + std::strerror(create_errno));
-    temp_path_ = templ;
-    // IMGPACK_NO_DIRECT_IO=1 forces buffered writes (for comparisons).
-    const char* no_direct = std::getenv("IMGPACK_NO_DIRECT_IO");
-    if (!(no_direct && *no_direct && std::string(no_direct) != "0"))
-        direct_fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 where unsupported
-    blobs_ = std::make_unique<Blobs>();
-    blobs_->async = std::make_unique<AsyncWriter>(fd_, direct_fd_, temp_path_.string() + " (for " + destination_.string() + ")",
-                                           kWriteBuffers, kWriteChunk + fmt::kBlobAlign);
-    blobs_->buffer.reserve(kWriteChunk + fmt::kBlobAlign);
-    // The header is written last; until then its page is zeros, and blobs start on the next page.
-    blobs_->buffer.assign(fmt::kBlobRegionAlign, 0);
+    state_ = std::make_unique<State>(destination_);
 }
 
-PackWriter::~PackWriter() {
-    blobs_.reset();  // its writer thread writes to the descriptors closed below
-    if (direct_fd_ >= 0) ::close(direct_fd_);
-    if (fd_ >= 0) ::close(fd_);
-    if (!finished_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
-    signal_cleanup::unregister_path(cleanup_slot_);
-}
+PackWriter::~PackWriter() = default;
 
-void PackWriter::fail_io(const std::string& what) const {
-    throw std::runtime_error("imgpack: " + what + " " + temp_path_.string() + " (for " +
-                             destination_.string() + "): " + std::strerror(errno));
-}
+const std::filesystem::path& PackWriter::temporary_path() const { return state_->file.path(); }
 
-void PackWriter::write_at(int fd, const unsigned char* data, size_t size, uint64_t offset) {
-    while (size > 0) {
-        ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail_io("cannot write");
-        }
-        data += n;
-        size -= static_cast<size_t>(n);
-        offset += static_cast<uint64_t>(n);
-    }
+uint64_t PackWriter::bytes_written() const { return offset_ + state_->buffer.size(); }
+
+void PackWriter::fail_io(const std::string& what, int error) const {
+    throw std::runtime_error("imgpack: " + what + " " + temporary_path().string() + " (for " +
+                             destination_.string() + "): " + std::strerror(error));
 }
 
 void PackWriter::flush_pages() {
     // O_DIRECT writes whole pages from page-aligned offsets; buffered writes can take it all.
     // (Should the file system refuse O_DIRECT later, AsyncWriter goes on buffered by itself.)
-    const size_t size = direct_fd_ >= 0 ? blobs_->buffer.size() / kPage * kPage : blobs_->buffer.size();
+    State& s = *state_;
+    const size_t size = s.direct ? s.buffer.size() / kPage * kPage : s.buffer.size();
     if (size == 0) return;
-    blobs_->buffer = blobs_->async->submit(std::move(blobs_->buffer), size, offset_);
+    s.buffer = s.async->submit(std::move(s.buffer), size, offset_);
     offset_ += size;
 }
 
 void PackWriter::flush_all() {
-    blobs_->async->finish();
-    write_at(fd_, blobs_->buffer.data(), blobs_->buffer.size(), offset_);
-    offset_ += blobs_->buffer.size();
-    blobs_->buffer.clear();
+    State& s = *state_;
+    s.async->finish();
+    if (int e = write_all_at(s.file.fd(), s.buffer, offset_)) fail_io("cannot write", e);
+    offset_ += s.buffer.size();
+    s.buffer.clear();
 }
 
 uint64_t PackWriter::append_blob(std::span<const unsigned char> bytes) {
     if (bytes.size() > UINT32_MAX) throw std::runtime_error("imgpack: an image of 4 GiB or more cannot be stored");
+    State& s = *state_;
     uint64_t at = bytes_written();
     size_t pad = static_cast<size_t>(fmt::align_up(at, fmt::kBlobAlign) - at);
-    if (blobs_->buffer.size() + pad + bytes.size() > kWriteChunk) flush_pages();
-    const size_t start = blobs_->buffer.size();
-    blobs_->buffer.insert(blobs_->buffer.end(), pad, 0);
-    blobs_->buffer.insert(blobs_->buffer.end(), bytes.begin(), bytes.end());
-    XXH3_64bits_update(blobs_->hash, blobs_->buffer.data() + start, pad + bytes.size());
-    if (blobs_->buffer.size() > kWriteChunk) flush_pages();  // an image larger than a chunk
+    if (s.buffer.size() + pad + bytes.size() > kWriteChunk) flush_pages();
+    const size_t start = s.buffer.size();
+    s.buffer.insert(s.buffer.end(), pad, 0);
+    s.buffer.insert(s.buffer.end(), bytes.begin(), bytes.end());
+    XXH3_64bits_update(&s.blob_hash, s.buffer.data() + start, pad + bytes.size());
+    if (s.buffer.size() > kWriteChunk) flush_pages();  // an image larger than a chunk
     return at + pad;
 }
 
 void PackWriter::finish(const PackContents& contents) {
     check_contents(contents);
-    std::vector<fmt::SectionEntry> directory;
+    std::vector<fmt::SectionEntry> directory{close_blob_section()};
 
-    // The blob section runs from the first page boundary to the end of the last blob, padded
-    // to a blob boundary so the next section stays aligned.
-    {
-        uint64_t end = bytes_written();
-        uint64_t padded = fmt::align_up(end, fmt::kBlobAlign);
-        const size_t start = blobs_->buffer.size();
-        blobs_->buffer.insert(blobs_->buffer.end(), padded - end, 0);
-        XXH3_64bits_update(blobs_->hash, blobs_->buffer.data() + start, padded - end);
-        directory.push_back({uint32_t(fmt::SectionKind::blobs), fmt::kSectionRequired, fmt::kBlobRegionAlign,
-                             padded - fmt::kBlobRegionAlign, XXH3_64bits_digest(blobs_->hash)});
-    }
-
-    // Metadata sections. Strings are referenced by all the others, so collect them first.
-    StringTable strings;
-    std::vector<unsigned char> class_table(fmt::kClassTableHeaderSize + contents.classes.size() * fmt::kClassEntrySize);
-    fmt::store<uint32_t>(class_table.data(), static_cast<uint32_t>(contents.classes.size()));
-    fmt::store<uint32_t>(class_table.data() + 4, fmt::kClassEntrySize);
-    for (size_t i = 0; i < contents.classes.size(); ++i) {
-        fmt::ClassEntry e{strings.add(contents.classes[i].wnid), strings.add(contents.classes[i].name)};
-        fmt::encode_class_entry(e, class_table.data() + fmt::kClassTableHeaderSize + i * fmt::kClassEntrySize);
-    }
-
-    std::vector<std::vector<unsigned char>> splits;
-    for (const SplitDef& sp : contents.splits) {
-        std::vector<unsigned char> bytes(fmt::kSplitHeaderSize + sp.records.size() * fmt::kRecordSize);
-        fmt::encode_split_header({strings.add(sp.name), static_cast<uint32_t>(sp.records.size()), fmt::kRecordSize},
-                                 bytes.data());
-        for (size_t i = 0; i < sp.records.size(); ++i) {
-            const RecordDef& d = sp.records[i];
-            fmt::StringRef name = strings.add(d.name);
-            fmt::Record r{d.blob_offset, d.xxh3, d.blob_size, name.offset, static_cast<uint16_t>(name.length),
-                          d.width, d.height, static_cast<uint8_t>(d.codec), static_cast<uint8_t>(d.color_space),
-                          d.label, d.flags};
-            fmt::encode_record(r, bytes.data() + fmt::kSplitHeaderSize + i * fmt::kRecordSize);
-        }
-        splits.push_back(std::move(bytes));
-    }
-
-    std::vector<std::vector<unsigned char>> subsets;
-    for (const SubsetDef& sub : contents.subsets) {
-        std::vector<unsigned char> bytes(fmt::kSubsetHeaderSize + sub.indices.size() * 4);
-        fmt::encode_subset_header({strings.add(sub.name), strings.add(sub.split), strings.add(sub.origin),
-                                   static_cast<uint32_t>(sub.indices.size()), 0},
-                                  bytes.data());
-        for (size_t i = 0; i < sub.indices.size(); ++i)
-            fmt::store<uint32_t>(bytes.data() + fmt::kSubsetHeaderSize + 4 * i, sub.indices[i]);
-        subsets.push_back(std::move(bytes));
-    }
-
-    std::vector<unsigned char> skipped;
-    if (!contents.skipped.empty()) {
-        skipped.resize(fmt::kSkippedHeaderSize + contents.skipped.size() * fmt::kSkippedEntrySize);
-        fmt::store<uint32_t>(skipped.data(), static_cast<uint32_t>(contents.skipped.size()));
-        fmt::store<uint32_t>(skipped.data() + 4, fmt::kSkippedEntrySize);
-        for (size_t i = 0; i < contents.skipped.size(); ++i) {
-            const SkippedDef& k = contents.skipped[i];
-            fmt::encode_skipped_entry({strings.add(k.split), strings.add(k.entry), strings.add(k.reason)},
-                                      skipped.data() + fmt::kSkippedHeaderSize + i * fmt::kSkippedEntrySize);
-        }
-    }
-
-    // Lay the sections out after the blobs, each on a cache line.
-    auto place = [&](fmt::SectionKind kind, const std::vector<unsigned char>& bytes, uint32_t flags = fmt::kSectionRequired) {
-        uint64_t at = bytes_written();
-        uint64_t aligned = fmt::align_up(at, 64);
-        blobs_->buffer.insert(blobs_->buffer.end(), aligned - at, 0);
-        directory.push_back({uint32_t(kind), flags, aligned, bytes.size(), XXH3_64bits(bytes.data(), bytes.size())});
-        blobs_->buffer.insert(blobs_->buffer.end(), bytes.begin(), bytes.end());
-        if (blobs_->buffer.size() >= kWriteChunk) flush_pages();
-    };
-    place(fmt::SectionKind::strings, strings.bytes());
-    place(fmt::SectionKind::class_table, class_table);
-    for (const auto& s : splits) place(fmt::SectionKind::split, s);
-    for (const auto& s : subsets) place(fmt::SectionKind::subset, s);
+    // Metadata sections after the blobs, each on a cache line.
+    const Metadata m = encode_metadata(contents);
+    append_section(directory, fmt::SectionKind::strings, m.strings.bytes());
+    append_section(directory, fmt::SectionKind::class_table, m.class_table);
+    for (const auto& s : m.splits) append_section(directory, fmt::SectionKind::split, s);
+    for (const auto& s : m.subsets) append_section(directory, fmt::SectionKind::subset, s);
     // Optional: a 1.0 reader skips it and still reads everything else.
-    if (!skipped.empty()) place(fmt::SectionKind::skipped, skipped, 0);
+    if (!m.skipped.empty()) append_section(directory, fmt::SectionKind::skipped, m.skipped, 0);
 
-    // Directory, then the header at offset 0.
-    uint64_t dir_at = fmt::align_up(bytes_written(), 64);
-    blobs_->buffer.insert(blobs_->buffer.end(), dir_at - bytes_written(), 0);
-    std::vector<unsigned char> dir(directory.size() * fmt::kSectionEntrySize);
-    for (size_t i = 0; i < directory.size(); ++i)
-        fmt::encode_section(directory[i], dir.data() + i * fmt::kSectionEntrySize);
-    blobs_->buffer.insert(blobs_->buffer.end(), dir.begin(), dir.end());
+    // The directory, then the header at offset 0, which makes the file a pack.
+    append_padding(64);
+    const uint64_t directory_offset = bytes_written();
+    const std::vector<unsigned char> dir = encode_directory(directory);
+    state_->buffer.insert(state_->buffer.end(), dir.begin(), dir.end());
     flush_all();
-    if (direct_fd_ >= 0) {
-        ::close(direct_fd_);  // its writes are done; fsync on fd_ makes them durable with the rest
-        direct_fd_ = -1;
-    }
+    state_->direct.reset();  // its writes are done; fsync on the other descriptor makes them durable
+    write_header(dir, directory_offset, directory.size());
 
+    make_durable_and_visible();
+}
+
+// The blob section runs from the first page boundary to the end of the last blob, padded to a
+// blob boundary so the next section stays aligned; the padding is hashed with it.
+fmt::SectionEntry PackWriter::close_blob_section() {
+    State& s = *state_;
+    const size_t start = s.buffer.size();
+    append_padding(fmt::kBlobAlign);
+    XXH3_64bits_update(&s.blob_hash, s.buffer.data() + start, s.buffer.size() - start);
+    return {uint32_t(fmt::SectionKind::blobs), fmt::kSectionRequired, fmt::kBlobRegionAlign,
+            bytes_written() - fmt::kBlobRegionAlign, XXH3_64bits_digest(&s.blob_hash)};
+}
+
+void PackWriter::append_padding(uint64_t align) {
+    const uint64_t at = bytes_written();
+    state_->buffer.insert(state_->buffer.end(), fmt::align_up(at, align) - at, 0);
+}
+
+void PackWriter::append_section(std::vector<fmt::SectionEntry>& directory, fmt::SectionKind kind,
+                                std::span<const unsigned char> bytes, uint32_t flags) {
+    append_padding(64);
+    directory.push_back({uint32_t(kind), flags, bytes_written(), bytes.size(), XXH3_64bits(bytes.data(), bytes.size())});
+    state_->buffer.insert(state_->buffer.end(), bytes.begin(), bytes.end());
+    if (state_->buffer.size() >= kWriteChunk) flush_pages();
+}
+
+void PackWriter::write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections) {
     fmt::FileHeader h{};
     std::memcpy(h.magic, fmt::kMagic, sizeof fmt::kMagic);
     h.version_major = fmt::kVersionMajor;
     h.version_minor = fmt::kVersionMinor;
     h.flags = 0;
     h.file_size = offset_;
-    h.directory_offset = dir_at;
-    h.section_count = static_cast<uint32_t>(directory.size());
+    h.directory_offset = directory_offset;
+    h.section_count = static_cast<uint32_t>(sections);
     h.section_entry_size = fmt::kSectionEntrySize;
     h.blob_align = fmt::kBlobAlign;
-    h.directory_xxh3 = XXH3_64bits(dir.data(), dir.size());
+    h.directory_xxh3 = XXH3_64bits(directory.data(), directory.size());
     unsigned char head[fmt::kHeaderSize];
     fmt::encode_header(h, head);
     h.header_xxh3 = XXH3_64bits(head, fmt::kHeaderChecksummedBytes);
     fmt::encode_header(h, head);
-    if (::pwrite(fd_, head, sizeof head, 0) != ssize_t(sizeof head)) fail_io("cannot write the header of");
+    if (int e = write_all_at(state_->file.fd(), head, 0)) fail_io("cannot write the header of", e);
+}
 
-    // Durable before visible: data and metadata reach the disk, then the name appears.
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    if (::fchmod(fd_, 0666 & ~mask) != 0) fail_io("cannot set permissions of");
-    if (::fsync(fd_) != 0) fail_io("cannot fsync");
-    if (::close(fd_) != 0) {
-        fd_ = -1;
-        fail_io("cannot close");
-    }
-    fd_ = -1;
+// Durable before visible: data and metadata reach the disk, then the name appears, then the
+// name itself is made durable.
+void PackWriter::make_durable_and_visible() {
+    TempFile& file = state_->file;
+    if (::fsync(file.fd()) != 0) fail_io("cannot fsync", errno);
+    if (int e = file.close()) fail_io("cannot close", e);
     // Without overwrite, a destination that appeared while we converted is not replaced.
-    const unsigned rename_flags = overwrite_ ? 0 : RENAME_NOREPLACE;
-    if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, destination_.c_str(), rename_flags) != 0)
-        fail_io(errno == EEXIST ? "the destination appeared meanwhile; not replacing it with" : "cannot rename");
-    finished_ = true;
-    signal_cleanup::unregister_path(cleanup_slot_);  // the name now belongs to the finished pack
-    cleanup_slot_ = -1;
-    // Make the rename itself durable. The pack is complete and in place whatever happens here,
-    // but a crash could still undo the rename, so a failure is reported, not ignored.
+    const PlaceResult placed = move_into_place(file.path(), destination_, overwrite_);
+    if (placed.error == EEXIST && !overwrite_)
+        fail_io("the destination appeared meanwhile; not replacing it with", EEXIST);
+    if (placed.error) fail_io("cannot rename", placed.error);
+    file.keep();  // the name now belongs to the finished pack
+    // The pack is complete and in place whatever happens now, but a crash could still undo the
+    // rename, so a failure is reported, not ignored.
     std::filesystem::path dir_path = destination_.parent_path();
     if (dir_path.empty()) dir_path = ".";
-    int dfd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0) {
-        const int e = errno;
-        if (dfd >= 0) ::close(dfd);
+    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::fsync(dir.get()) != 0)
         throw std::runtime_error("imgpack: wrote " + destination_.string() + ", but could not fsync its directory " +
-                                 dir_path.string() + " (" + std::strerror(e) +
+                                 dir_path.string() + " (" + std::strerror(errno) +
                                  "): the new name may not survive a crash");
-    }
-    ::close(dfd);
 }
 
 }  // namespace imgpack

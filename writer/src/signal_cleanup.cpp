@@ -1,9 +1,12 @@
 #include <imgpack/signal_cleanup.hpp>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstring>
-#include <unistd.h>
+#include <utility>
 
 namespace imgpack::signal_cleanup {
 
@@ -17,6 +20,8 @@ char paths[kSlots][kPathMax];
 std::atomic<bool> in_use[kSlots];
 std::atomic<bool> claimed[kSlots];
 
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
 extern "C" void on_signal(int sig) {
     for (int i = 0; i < kSlots; ++i)
         if (in_use[i].load()) ::unlink(paths[i]);  // unlink is async-signal-safe
@@ -24,17 +29,7 @@ extern "C" void on_signal(int sig) {
     std::raise(sig);  // die of the same signal, so the parent sees how we ended
 }
 
-}  // namespace
-
-void install() {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-    std::signal(SIGXFSZ, SIG_IGN);
-}
-
-int register_path(const std::string& path) {
+int claim_slot(const std::string& path) {
     if (path.size() >= kPathMax) return -1;
     for (int i = 0; i < kSlots; ++i) {
         bool expected = false;
@@ -47,10 +42,42 @@ int register_path(const std::string& path) {
     return -1;
 }
 
-void unregister_path(int slot) {
-    if (slot < 0 || slot >= kSlots) return;
-    in_use[slot].store(false);
-    claimed[slot].store(false);
+}  // namespace
+
+void install() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : kCleanupSignals) ::sigaction(sig, &sa, nullptr);
+    std::signal(SIGXFSZ, SIG_IGN);
 }
+
+Registration::Registration(const std::string& path) noexcept : slot_(claim_slot(path)) {}
+
+Registration::Registration(Registration&& other) noexcept : slot_(std::exchange(other.slot_, -1)) {}
+
+Registration& Registration::operator=(Registration&& other) noexcept {
+    if (this != &other) {
+        reset();
+        slot_ = std::exchange(other.slot_, -1);
+    }
+    return *this;
+}
+
+void Registration::reset() noexcept {
+    if (slot_ < 0) return;
+    in_use[slot_].store(false);
+    claimed[slot_].store(false);
+    slot_ = -1;
+}
+
+HoldSignals::HoldSignals() noexcept {
+    sigset_t held;
+    sigemptyset(&held);
+    for (int sig : kCleanupSignals) sigaddset(&held, sig);
+    ::pthread_sigmask(SIG_BLOCK, &held, &previous_);
+}
+
+HoldSignals::~HoldSignals() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
 }  // namespace imgpack::signal_cleanup

@@ -74,24 +74,26 @@ public:
     // contents' invariants (sorted names, label range, subset indices) and throws on a violation.
     void finish(const PackContents& contents);
 
-    const std::filesystem::path& temporary_path() const { return temp_path_; }
+    const std::filesystem::path& temporary_path() const;
     uint64_t bytes_written() const;
 
 private:
-    void write_at(int fd, const unsigned char* data, size_t size, uint64_t offset);
+    struct State;  // the temporary file, the pending bytes, their writer thread, the blob hash
+
+    format::SectionEntry close_blob_section();
+    void append_section(std::vector<format::SectionEntry>& directory, format::SectionKind kind,
+                        std::span<const unsigned char> bytes, uint32_t flags = format::kSectionRequired);
+    void append_padding(uint64_t align);
     void flush_pages();  // queues the buffer's whole pages for writing; keeps the partial last page
     void flush_all();    // waits for the queued writes, then writes everything buffered
-    [[noreturn]] void fail_io(const std::string& what) const;
+    void write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections);
+    void make_durable_and_visible();
+    [[noreturn]] void fail_io(const std::string& what, int error) const;
 
-    std::filesystem::path destination_, temp_path_;
-    int fd_ = -1;
-    int direct_fd_ = -1;                // the same file opened O_DIRECT, or -1 (see the .cpp)
+    std::filesystem::path destination_;
     bool overwrite_ = false;
-    int cleanup_slot_ = -1;             // signal_cleanup registration of temp_path_
-    bool finished_ = false;
-    uint64_t offset_ = 0;               // file offset of the pending bytes; page-aligned while direct_fd_ >= 0
-    struct Blobs;                       // pending bytes, their writer thread, the blob section's hash
-    std::unique_ptr<Blobs> blobs_;
+    uint64_t offset_ = 0;  // file offset of the pending bytes; page-aligned while writing with O_DIRECT
+    std::unique_ptr<State> state_;
 };
 
 }  // namespace imgpack

@@ -4,6 +4,8 @@
 // into place.)
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 
 namespace imgpack::signal_cleanup {
@@ -12,9 +14,36 @@ namespace imgpack::signal_cleanup {
 // as a write error (EFBIG) with the usual clean-up, instead of killing the process.
 void install();
 
-// Registers a file to remove on those signals; returns a slot for unregister(), or -1 when
-// all slots are taken (the file is then simply not removed on a signal).
-int register_path(const std::string& path);
-void unregister_path(int slot);
+// A file to remove on those signals, for as long as the Registration lives. When all slots are
+// taken the file is simply not removed on a signal (active() is false).
+class Registration {
+public:
+    Registration() = default;
+    explicit Registration(const std::string& path) noexcept;
+    Registration(Registration&& other) noexcept;
+    Registration& operator=(Registration&& other) noexcept;
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+    ~Registration() { reset(); }
+
+    bool active() const { return slot_ >= 0; }
+    void reset() noexcept;  // the file is no longer removed on a signal
+
+private:
+    int slot_ = -1;
+};
+
+// The clean-up signals held back for the life of this object (on the calling thread), so that a
+// file can be created and registered with no moment in between when a signal would leave it.
+class HoldSignals {
+public:
+    HoldSignals() noexcept;
+    ~HoldSignals();
+    HoldSignals(const HoldSignals&) = delete;
+    HoldSignals& operator=(const HoldSignals&) = delete;
+
+private:
+    sigset_t previous_;
+};
 
 }  // namespace imgpack::signal_cleanup
