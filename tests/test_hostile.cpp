@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "archives.hpp"
+#include "skip.hpp"
 #include "synth_fixture.hpp"
 
 #include <imgpack/reader.hpp>
@@ -486,7 +487,7 @@ TEST_CASE("hostile: out of memory is an error that says so, never a bare std::ba
 }
 #else
 TEST_CASE("hostile: out of memory is an error that says so, never a bare std::bad_alloc") {
-    MESSAGE("skipped: an address-space cap cannot be set under AddressSanitizer (its shadow memory); the Release build runs it");
+    IMGPACK_SKIP("an address-space cap cannot be set under AddressSanitizer (its shadow memory); the Release build runs it");
 }
 #endif
 
@@ -509,6 +510,10 @@ TEST_CASE("hostile: a thread that cannot start is an error, and the temporary fi
             return ::setrlimit(RLIMIT_NPROC, &limit) == 0 ? "" : "cannot set RLIMIT_NPROC";
         });
     };
+    // Not even the writer's thread can start.
+    std::string first = attempt(1, 4);
+    CHECK_MESSAGE(contains(first, "imgpack: cannot start a thread: "), first);
+    check_no_temporary_file(s.dir.path());
     // The process and the writer's thread may run, and one worker: the second cannot start.
     std::string what = attempt(3, 4);
     CHECK_MESSAGE(contains(what, "imgpack: cannot start thread 2 of 5 (4 workers"), what);
@@ -686,6 +691,25 @@ TEST_CASE("hostile: a folder of <WNID>.tar files (a half-extracted train archive
         CHECK(x[i].name == y[i].name);
         CHECK(x[i].label == y[i].label);
         CHECK(x[i].xxh3 == y[i].xxh3);
+    }
+}
+
+TEST_CASE("hostile: a legal output name of 253 or 255 bytes is written (its temporary name stays short)") {
+    Scratch s;
+    imgpack::ConvertOptions o;
+    o.val = s.put("val.tar", val_tar(1, 2));
+    for (size_t length : {size_t(253), size_t(255)}) {
+        CAPTURE(length);
+        // The issue's case (253 ASCII bytes), and the maximum with a multi-byte character where
+        // the temporary name is cut (bytes 243-244: the cut at 244 moves back to 243).
+        const std::string name = length == 253 ? std::string(245, 'p') + ".imgpack"
+                                               : std::string(243, 'q') + "\xC3\xA9" + "rr.imgpack";
+        REQUIRE(name.size() == length);
+        o.output = s.dir / name;
+        imgpack::ConvertSummary sum = imgpack::convert(o);
+        CHECK(sum.splits.at(0).records == 2);
+        CHECK(imgpack::Pack::open(o.output.string()).split("validation").size() == 2);
+        check_no_temporary_file(s.dir.path());
     }
 }
 
