@@ -186,7 +186,7 @@ public:
     TarArchive(const std::filesystem::path& file, std::string where) : where_(std::move(where)) {
         raw_ = raw_reader();
         if (archive_read_open_filename(raw_.get(), file.c_str(), 1 << 20) != ARCHIVE_OK)
-            fail(where_, "cannot open", raw_.get());
+            fail(where_, "cannot open as a tar archive", raw_.get());
         open_tar();
     }
 
