@@ -322,11 +322,25 @@ TEST_CASE("hostile: an empty class tar or class folder keeps its class, and ever
     o.output = s.out("d.imgpack");
     expect_failure(o, {"holds 1 class(es) not in the class list", "classes.txt", wnid(2)});
 
-    // An empty folder that cannot name a class is a bad entry of its own.
+    // An empty folder that cannot name a class is a bad entry of its own: in a train tree, and
+    // in a flat validation folder, where it does not make the folder a labeled one.
     o.classes.clear();
     test::fs::create_directories(tree / "lost+found");
     o.on_bad_image = OnBad::fail;
     expect_failure(o, {"lost+found", "empty, and 'lost+found' is not a WNID"});
+    const path val = s.dir / "val";
+    test::fs::create_directories(val / "lost+found");
+    for (int i = 1; i <= 2; ++i) test::write_file(val / val_name(i), tiny_jpeg(uint8_t(i)));
+    o.train.clear();
+    o.val = val;
+    o.val_labels = s.put_text("val-labels.txt", wnid(3) + "\n" + wnid(1) + "\n");
+    o.output = s.out("e.imgpack");
+    expect_failure(o, {"val: lost+found", "empty, and 'lost+found' is not a WNID"});
+    o.on_bad_image = OnBad::skip;
+    CHECK(imgpack::convert(o).skipped.size() == 1);
+    imgpack::Pack labeled = imgpack::Pack::open(o.output.string());
+    REQUIRE(labeled.split("validation").size() == 2);
+    CHECK(labeled.split("validation")[0].wnid == wnid(3));
 }
 
 // --- item 4: data after a tar's end ----------------------------------------------------------

@@ -21,12 +21,13 @@ bool valid_subset_name(const std::string& s) {
     return true;
 }
 
-// A folder of class folders (val/<WNID>/...), which labels the validation split by itself.
+// A folder of class folders (val/<WNID>/...), which labels the validation split by itself. A
+// folder not named like a WNID (lost+found/) labels nothing: it is a bad entry of its own.
 bool has_class_folders(const fs::path& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return false;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_directory(ec) && !it->is_symlink(ec)) return true;
+        if (it->is_directory(ec) && !it->is_symlink(ec) && looks_like_wnid(it->path().filename().string())) return true;
     return false;
 }
 
