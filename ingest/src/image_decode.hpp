@@ -5,9 +5,10 @@
 // Clean means: libjpeg (through TurboJPEG) reports neither an error nor a warning. A warning
 // counts as bad: "Premature end of JPEG file" is how libjpeg reports a file cut short (it then
 // pads the image with grey), and the others ("Corrupt JPEG data: ...") mean damaged data that it
-// decoded around. (The loader, loader/, fails only on the premature end and lets the other
-// warnings pass, as PIL and TensorFlow do; so an image this refuses for such a warning may still
-// train. docs/integrity.md says so.)
+// decoded around. The loader (loader/, whose Decoder fails only on the premature end and lets the
+// other warnings pass, as PIL and TensorFlow do) decodes such an image into wrong pixels without
+// a word; this check is the stricter one, for integrity, and `imgpack verify --decode` should
+// use it too, so that the two agree (docs/integrity.md).
 //
 // The image is decoded at 1/8 scale: libjpeg still parses every entropy-coded block of every
 // scan (where truncation and damage are found) but runs a DC-only inverse DCT into a buffer 64
