@@ -141,6 +141,26 @@ TEST_CASE("decode check: convert --decode refuses images damaged mid-scan, which
     REQUIRE(pack.split("validation").size() == 1);
     CHECK(pack.split("validation")[0].name == "ILSVRC2012_val_00000001.JPEG");
 
+    // The same class in a PNG: its header intact, its image data cut short. Without repair it is
+    // kept as it is, so only --decode decodes it, and refuses it.
+    std::vector<unsigned char> rgb(size_t(160) * 120 * 3);
+    imgpack::SplitMix64 rng{7};
+    for (unsigned char& v : rgb) v = static_cast<unsigned char>(rng.below(256));
+    const Bytes png = imgpack::synth::encode_png(rgb, 160, 120);
+    const Bytes png_cut(png.begin(), png.begin() + long(png.size() / 2));
+    test::write_file(dir / "png.tar", test::tar_bytes({{"ILSVRC2012_val_00000001.JPEG", png},
+                                                        {"ILSVRC2012_val_00000002.JPEG", png_cut}}));
+    imgpack::ConvertOptions p;
+    p.val = dir / "png.tar";
+    p.repair = false;
+    p.output = dir / "png-headers.imgpack";
+    CHECK(imgpack::convert(p).splits.at(0).records == 2);
+    p.decode = true;
+    p.output = dir / "png-decoded.imgpack";
+    err = test::convert_error(p);
+    CHECK_MESSAGE(err.find("ILSVRC2012_val_00000002.JPEG") != std::string::npos, err);
+    CHECK_FALSE(test::fs::exists(p.output));
+
     // The synthetic ImageNet (with its CMYK JPEG and PNG) converts the same with --decode.
     const auto& d = test::synth_imagenet();
     auto all = d.options(dir / "all.imgpack");

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "archives.hpp"
+#include "memory_budget.hpp"
 #include "skip.hpp"
 #include "synth_fixture.hpp"
 
@@ -18,6 +19,7 @@
 #include <climits>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <cstring>
 #include <functional>
@@ -567,6 +569,48 @@ TEST_CASE("hostile: -j is clamped to 4 per core and 256, with a note") {
                                   test::quote(s.out().string()));
     CHECK_MESSAGE(r.status == 0, r.err);
     CHECK_FALSE(contains(r.err, "bad_alloc"));
+    // The same class: item 9's -j 100000, through the CLI, says what it uses instead.
+    r = test::cli("convert -j 100000 -f --val " + test::quote((s.dir / "val.tar").string()) + " -o " +
+                  test::quote(s.out().string()));
+    CHECK_MESSAGE(r.status == 0, r.err);
+    CHECK_MESSAGE(contains(r.err, "-j 100000 is more than"), r.err);
+    CHECK_FALSE(contains(r.err, "terminate"));
+    check_no_temporary_file(s.dir.path());
+}
+
+// --- item 8: whole-image decodes share one budget, whatever -j is -----------------------------
+
+TEST_CASE("hostile: the decode budget never lets leases hold more than it, and an oversized one runs alone") {
+    // Repairs and --decode's checks take a lease of what their decode holds; with 8 workers the
+    // bytes held at once must stay within the budget (the issue: 0.5 GB at -j 1, 4 GB at -j 8).
+    imgpack::MemoryBudget budget(100);
+    std::mutex m;
+    uint64_t held = 0, most = 0;
+    int alone_ok = 0;
+    auto work = [&](uint64_t bytes, int times) {
+        for (int i = 0; i < times; ++i) {
+            imgpack::MemoryBudget::Lease lease(budget, bytes);
+            {
+                std::lock_guard lock(m);
+                held += std::min<uint64_t>(bytes, budget.total());
+                most = std::max(most, held);
+                if (bytes > budget.total() && held == budget.total()) ++alone_ok;
+            }
+            std::this_thread::yield();
+            std::lock_guard lock(m);
+            held -= std::min<uint64_t>(bytes, budget.total());
+        }
+    };
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 8; ++w) workers.emplace_back(work, w == 7 ? 1000 : 30 + 5 * w, 200);
+    for (std::thread& t : workers) t.join();
+    CHECK(most <= 100);
+    {
+        // Leases that fit are held side by side (one thread holding both would wait forever if not).
+        imgpack::MemoryBudget::Lease a(budget, 40), b(budget, 60);
+    }
+    CHECK(alone_ok == 200);  // the 1000-byte lease (over the whole budget) always held it alone
+    CHECK(held == 0);
 }
 
 // --- item 12: skipped validation files and their labels --------------------------------------
@@ -717,6 +761,33 @@ TEST_CASE("hostile: a folder of <WNID>.tar files (a half-extracted train archive
         CHECK(x[i].label == y[i].label);
         CHECK(x[i].xxh3 == y[i].xxh3);
     }
+}
+
+TEST_CASE("hostile: a folder mixing <WNID>.tar files and <WNID>/ folders keeps every class; a stray file says how") {
+    Scratch s;
+    const path train = s.dir / "train";
+    test::fs::create_directories(train / wnid(2));
+    test::write_file(train / (wnid(1) + ".tar"), test::tar_bytes({{wnid(1) + "_1.JPEG", tiny_jpeg(1)}}));
+    for (int i = 1; i <= 2; ++i) test::write_file(train / wnid(2) / (wnid(2) + "_" + std::to_string(i) + ".JPEG"), tiny_jpeg(uint8_t(i)));
+    test::write_file(train / (wnid(3) + ".tar"), test::tar_bytes({}));  // an empty class tar
+    test::write_file(train / (wnid(4) + ".tar"), test::tar_bytes({{wnid(4) + "_1.JPEG", tiny_jpeg(4)}}));
+    imgpack::ConvertOptions o;
+    o.train = train;
+    o.output = s.out();
+    imgpack::convert(o);
+    imgpack::Pack pack = imgpack::Pack::open(o.output.string());
+    REQUIRE(pack.class_count() == 4);
+    const imgpack::Split& t = pack.split("train");
+    REQUIRE(t.size() == 4);
+    CHECK(t[0].label == 0);
+    CHECK(t[1].label == 1);
+    CHECK(t[2].label == 1);
+    CHECK(t[3].label == 3);  // n00000004's, with the empty n00000003 keeping label 2
+    CHECK(t[3].wnid == wnid(4));
+    // A file beside the class tars that is neither: named, with what a train folder must hold.
+    test::write_file(train / "README.txt", text("notes"));
+    o.output = s.out("b.imgpack");
+    expect_failure(o, {"README.txt", "per-class <WNID>.tar or <WNID>/ folder"});
 }
 
 TEST_CASE("hostile: a legal output name of 253 or 255 bytes is written (its temporary name stays short)") {
