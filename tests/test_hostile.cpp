@@ -736,6 +736,23 @@ TEST_CASE("hostile: a cut-short image is called truncated, and special files are
     o.val = folder;
     std::string err = test::convert_error(o);
     CHECK_MESSAGE(contains(err, val_name(1) + ": a FIFO, not an image file"), err);
+
+    // The same class in a tar (GNU tar's own members): a FIFO and a character device (/dev/null
+    // stored under an image's name), each named for what it is.
+    const path src = s.dir / "src";
+    test::fs::create_directories(src);
+    REQUIRE(::mkfifo((src / val_name(1)).c_str(), 0644) == 0);
+    test::write_file(src / val_name(3), tiny_jpeg(3));
+    const path tar = s.gnu_tar("special.tar", "", src, val_name(1));
+    REQUIRE(test::run("tar -rf " + test::quote(tar.string()) + " -C /dev null --transform 's/null/" + val_name(2) + "/'").status == 0);
+    REQUIRE(test::run("tar -rf " + test::quote(tar.string()) + " -C " + test::quote(src.string()) + " " + val_name(3)).status == 0);
+    o.val = tar;
+    o.on_bad_image = OnBad::skip;
+    imgpack::ConvertSummary sum = imgpack::convert(o);
+    REQUIRE(sum.skipped.size() == 2);
+    CHECK_MESSAGE(contains(sum.skipped[0], val_name(1) + ": a FIFO, not an image file"), sum.skipped[0]);
+    CHECK_MESSAGE(contains(sum.skipped[1], val_name(2) + ": a character device, not an image file"), sum.skipped[1]);
+    CHECK(imgpack::Pack::open(o.output.string()).split("validation").size() == 1);
 }
 
 TEST_CASE("hostile: a folder of <WNID>.tar files (a half-extracted train archive) is read as the train archive") {
