@@ -780,7 +780,7 @@ TEST_CASE("hostile: a folder of <WNID>.tar files (a half-extracted train archive
     }
 }
 
-TEST_CASE("hostile: a folder mixing <WNID>.tar files and <WNID>/ folders keeps every class; a stray file says how") {
+TEST_CASE("hostile: a folder mixing <WNID>.tar files and <WNID>/ folders keeps every class, and a stray file says how") {
     Scratch s;
     const path train = s.dir / "train";
     test::fs::create_directories(train / wnid(2));
