@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
 
@@ -22,6 +23,19 @@ std::string random_suffix() {
     std::string s;
     for (unsigned char b : bytes) s += kAlphabet[b % (sizeof kAlphabet - 1)];
     return s;
+}
+
+// "<destination>.tmp-XXXXXX", its file name cut short (at a UTF-8 character's start) when the
+// whole would pass NAME_MAX: a legal 250-byte destination name must not fail for its temporary.
+std::filesystem::path temporary_name(const std::filesystem::path& destination, const std::string& suffix) {
+    std::string name = destination.filename().string();
+    const std::string tail = ".tmp-" + suffix;
+    if (name.size() + tail.size() > NAME_MAX) {
+        size_t keep = NAME_MAX - tail.size();
+        while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
+        name.resize(keep);
+    }
+    return destination.parent_path() / (name + tail);
 }
 
 bool refused_as_unsupported(int e) { return e == EINVAL || e == ENOSYS || e == ENOTSUP || e == EOPNOTSUPP; }
@@ -50,7 +64,7 @@ TempFile::TempFile(const std::filesystem::path& destination) {
     // is on disk but unknown to the handler.
     signal_cleanup::HoldSignals hold;
     for (int attempt = 0;; ++attempt) {
-        path_ = destination.string() + ".tmp-" + random_suffix();
+        path_ = temporary_name(destination, random_suffix());
         const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd >= 0) {
             fd_.reset(fd);  // nothing below can throw: the destructor now owns the file

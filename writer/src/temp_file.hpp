@@ -10,7 +10,8 @@
 
 namespace imgpack {
 
-// `<destination>.tmp-XXXXXX`, created new (O_EXCL) for writing with mode 0666: the kernel then
+// `<destination>.tmp-XXXXXX` (the destination's name cut short when the whole would be longer
+// than NAME_MAX), created new (O_EXCL) for writing with mode 0666: the kernel then
 // applies the process's umask and the directory's default ACL, as for any new file, so the
 // finished pack gets the permissions a plain `open(O_CREAT)` would give it, without reading or
 // changing the umask (changing it, even for a moment, would affect every thread).
