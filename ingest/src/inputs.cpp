@@ -2,7 +2,8 @@
 
 #include "text_lists.hpp"
 
-#include <cctype>
+#include <imgpack/balanced_subset.hpp>
+
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -12,13 +13,6 @@ namespace imgpack {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool valid_subset_name(const std::string& s) {
-    if (s.empty() || s.size() > 64) return false;
-    for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
-    return true;
-}
 
 // A folder of class folders (val/<WNID>/...), which labels the validation split by itself.
 bool has_class_folders(const fs::path& dir) {

@@ -3,6 +3,7 @@
 #include <imgpack/splitmix64.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -18,6 +19,13 @@ void choose_first(std::vector<T>& v, size_t k, SplitMix64& rng) {
 }
 
 }  // namespace
+
+bool valid_subset_name(const std::string& s) {
+    if (s.empty() || s.size() > 64) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+    return true;
+}
 
 SubsetDef balanced_subset(const std::string& name, const std::string& split, double fraction, uint64_t seed,
                           const std::vector<RecordDef>& records, const std::vector<ClassDef>& classes) {

@@ -12,6 +12,10 @@
 
 namespace imgpack {
 
+// The names convert and export give the subsets they make: 1-64 characters from [A-Za-z0-9_.-].
+// (A tool rule, not a format rule: FORMAT.md allows any name.)
+bool valid_subset_name(const std::string& name);
+
 // A subset `name` of split `split` (its records sorted by name, labels indexing `classes`):
 // round(fraction x records) records, the same number from every class that has records (some
 // classes, drawn at random, one more), drawn at random within each class with SplitMix64 seeded
