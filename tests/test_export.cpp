@@ -136,6 +136,20 @@ TEST_CASE("export: train=10pct and validation, every record byte for byte, the c
     CHECK(sum.splits[0].records == tenth.size());
     CHECK(sum.splits[0].subset == "10pct");
 
+    // Where it came from (FORMAT.md §4.9): the source's identity and the selection.
+    CHECK(got.version_minor() == 2);
+    const std::optional<imgpack::Provenance> prov = got.provenance();
+    REQUIRE(prov);
+    CHECK(prov->source_id == src.id());
+    CHECK_FALSE(prov->sharded());
+    REQUIRE(prov->splits.size() == 2);
+    CHECK((prov->splits[0].name == "train" && prov->splits[0].source_split == "train" &&
+           prov->splits[0].source_subset == "10pct"));
+    CHECK((prov->splits[1].name == "validation" && prov->splits[1].source_subset.empty()));
+    REQUIRE(prov->subsets.size() == 2);
+    CHECK((prov->subsets[0].name == "1pct" && prov->subsets[0].source_subset == "1pct"));
+    CHECK((prov->subsets[1].name == "10pct" && prov->subsets[1].source_subset == "10pct"));
+
     // The same export again, and with the splits named in another order: the same bytes.
     export_of(dir / "again.imgpack", {{"validation", ""}, {"train", "10pct"}});
     CHECK(test::read_file(dir / "again.imgpack") == test::read_file(out));
@@ -431,4 +445,36 @@ TEST_CASE("export: empty selections") {
     CHECK(got.split("train").size() == 1);
     CHECK(got.split("test").empty());
     CHECK(got.subset("none").empty());
+}
+
+TEST_CASE("export: imgpack info shows the provenance, as text and in --json") {
+    TempDir dir;
+    const auto& d = test::synth_imagenet();
+    const std::string src_id = imgpack::Pack::open(d.pack.string()).id();
+    const auto out = dir / "shard.imgpack";
+    test::RunResult r = test::cli("export " + test::quote(d.pack.string()) +
+                                  " --split train=10pct --split test --shard 1/2 --subset d=0.5 --seed 4 -o " +
+                                  test::quote(out.string()));
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "wrote " + out.string()));
+    CHECK(contains(r.out, "from " + d.pack.string() + " (id " + src_id + "), shard 1/2"));
+    CHECK(contains(r.out, "subset d "));
+    const std::string id = imgpack::Pack::open(out.string()).id();
+    CHECK(contains(r.out, "id " + id));
+
+    test::RunResult text = test::cli("info " + test::quote(out.string()));
+    REQUIRE(text.status == 0);
+    CHECK(contains(text.out, "exported from: " + src_id + ", shard 1/2 of each split\n"));
+    CHECK(contains(text.out, "  split  train        from subset 10pct\n"));
+    CHECK(contains(text.out, "  split  test         from split test\n"));
+    CHECK(contains(text.out, "  subset d            drawn at export\n"));
+    test::RunResult json = test::cli("info --json " + test::quote(out.string()));
+    REQUIRE(json.status == 0);
+    CHECK(contains(json.out, "\"provenance\":{\"source_id\":\"" + src_id +
+                                 "\",\"shard\":{\"index\":1,\"count\":2},\"splits\":[{\"name\":\"train\","
+                                 "\"source_split\":\"train\",\"source_subset\":\"10pct\"},{\"name\":\"test\","
+                                 "\"source_split\":\"test\",\"source_subset\":\"\"}],\"subsets\":[{\"name\":\"d\","
+                                 "\"source_subset\":\"\"}]}}"));
+    // A converted pack has none.
+    CHECK(contains(test::cli("info --json " + test::quote(d.pack.string())).out, "\"provenance\":null}"));
 }

@@ -75,8 +75,8 @@ void print_summary(const ExportSummary& s, const ExportOptions& o) {
                     k.split.c_str(), k.drawn ? "drawn" : "carried, re-indexed", k.origin.c_str());
     for (const std::string& d : s.dropped) std::printf("  dropped: %s\n", d.c_str());
     if (s.skipped_not_carried)
-        std::printf("  note: the source's %zu skipped entr%s (left out at conversion) are listed in the source only\n",
-                    s.skipped_not_carried, s.skipped_not_carried == 1 ? "y is" : "ies are");
+        std::printf("  note: the source lists %zu entr%s left out when it was converted (imgpack info); not carried\n",
+                    s.skipped_not_carried, s.skipped_not_carried == 1 ? "y" : "ies");
 }
 
 }  // namespace

@@ -94,6 +94,15 @@ PackContents contents_of(const Pack& pack, const Selection& sel, const ExportOpt
                         "choose another name");
         c.subsets.push_back(balanced_subset(d.name, "train", d.fraction, o.seed, train->records, c.classes));
     }
+
+    // Where it came from (FORMAT.md §4.9): the source's identity and the selection. No path and
+    // no time: the same selection from the same source gives the same bytes, and so the same id.
+    ProvenanceDef& p = c.provenance.emplace();
+    p.source_id = pack.id();
+    if (o.shard) p.shard_index = o.shard->index, p.shard_count = o.shard->count;
+    for (const auto& s : sel.splits) p.splits.push_back({std::string(s.source.name()), std::string(s.source.name()), s.subset});
+    for (size_t k = 0; k < c.subsets.size(); ++k)
+        p.subsets.push_back({c.subsets[k].name, k < sel.carried.size() ? c.subsets[k].name : ""});
     return c;
 }
 
