@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
     imgpack::cli::add_ls(app);
     imgpack::cli::add_cat(app);
     imgpack::cli::add_extract(app);
+    imgpack::cli::add_decode(app);
     imgpack::cli::add_synth(app);
     imgpack::cli::add_submission(app);
+    imgpack::cli::add_throughput(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
