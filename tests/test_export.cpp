@@ -478,3 +478,65 @@ TEST_CASE("export: imgpack info shows the provenance, as text and in --json") {
     // A converted pack has none.
     CHECK(contains(test::cli("info --json " + test::quote(d.pack.string())).out, "\"provenance\":null}"));
 }
+
+TEST_CASE("export: the summary says which subsets were dropped and why, and --help shows the syntax") {
+    TempDir dir;
+    const std::string src = test::quote(test::synth_imagenet().pack.string());
+    const auto out = dir / "val.imgpack";
+    test::RunResult r = test::cli("export " + src + " --split validation -o " + test::quote(out.string()));
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "  split  validation "));
+    CHECK(contains(r.out, "dropped: subset '1pct' of split 'train': its split is not exported\n"));
+    CHECK(contains(r.out, "dropped: subset '10pct' of split 'train': its split is not exported\n"));
+    // Carried subsets are listed as such.
+    r = test::cli("export " + src + " --split train=10pct -o " + test::quote((dir / "10pct.imgpack").string()));
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "subset 1pct "));
+    CHECK(contains(r.out, "(carried, re-indexed: "));
+    CHECK_FALSE(contains(r.out, "dropped:"));
+    // -q prints nothing.
+    r = test::cli("export -q -f " + src + " --split validation -o " + test::quote(out.string()));
+    CHECK(r.status == 0);
+    CHECK(r.out.empty());
+
+    test::RunResult help = test::cli("export --help");
+    CHECK(help.status == 0);
+    for (const char* part : {"--split", "NAME=SUBSET", "--shard", "K/N", "--force", "--subset",
+                             "--split train=1pct --split validation -o imagenet-1pct.imgpack",
+                             "--split NAME copies split NAME whole", "splits not named are left out"}) {
+        CAPTURE(part);
+        CHECK(contains(help.out, part));
+    }
+    // The top-level help lists the command.
+    CHECK(contains(test::cli("--help").out, "export"));
+}
+
+TEST_CASE("export: an empty selection from the command line exits 1 and writes nothing") {
+    TempDir dir;
+    const auto pack = dir / "small.imgpack";
+    {
+        imgpack::PackWriter w(pack, false);
+        imgpack::PackContents c;
+        c.classes = {{"n00000001", ""}};
+        const std::vector<unsigned char> blob = test::bytes_of("image");
+        imgpack::RecordDef rec;
+        rec.name = "r.JPEG";
+        rec.blob_offset = w.append_blob(blob);
+        rec.blob_size = static_cast<uint32_t>(blob.size());
+        rec.xxh3 = XXH3_64bits(blob.data(), blob.size());
+        rec.label = 0;
+        c.splits = {{"train", {rec}}, {"test", {}}};
+        w.finish(c);
+    }
+    const auto out = dir / "out.imgpack";
+    for (const std::string& args : {std::string(" --split test"), std::string(" --shard 1/2")}) {
+        CAPTURE(args);
+        test::RunResult r =
+            test::cli("export " + test::quote(pack.string()) + args + " -o " + test::quote(out.string()));
+        CHECK(r.status == 1);
+        CHECK(contains(r.err, pack.string()));
+        CHECK((contains(r.err, "nothing to export") || contains(r.err, "holds no record")));
+        CHECK_FALSE(fs::exists(out));
+        CHECK(leftovers(dir.path()).empty());
+    }
+}
