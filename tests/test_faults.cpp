@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -198,7 +199,13 @@ TEST_CASE("faults: SIGINT and SIGTERM remove the temporary file and leave the de
     }
 }
 
-TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new one, never a partial one") {
+namespace {
+
+// 8 SIGKILLs at random moments of the writing, each while the temporary file exists (the
+// window measured on a first, complete run): the destination must be the previous complete pack
+// or a new complete one. Process start-up and exit are not aimed at, since under sanitizers they
+// can take longer than the writing itself.
+void kill_at_random_moments(const std::function<std::vector<std::string>(const fs::path&)>& args, uint64_t seed) {
     test::TempDir dir;
     auto out = dir / "p.imgpack";
     auto wait_for = [&](bool want_temporary, std::chrono::seconds limit) {
@@ -207,27 +214,23 @@ TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new
             std::this_thread::sleep_for(200us);
         return std::chrono::steady_clock::now();
     };
-    // A complete previous pack, and how long the temporary file lives during a conversion: the
-    // window in which a kill interrupts the writing (process start-up and exit are not aimed at,
-    // since under sanitizers they can take longer than the conversion itself).
-    pid_t first = spawn(convert_args(out));
+    pid_t first = spawn(args(out));
     auto appeared = wait_for(true, 60s);
     auto gone = wait_for(false, 60s);
     REQUIRE(wait_status(first) == 0);
     const auto window = std::max<std::chrono::microseconds>(
         std::chrono::duration_cast<std::chrono::microseconds>(gone - appeared), 1ms);
     const auto previous = test::read_file(out);
-    std::mt19937_64 rng(2024);
+    std::mt19937_64 rng(seed);
     int killed_mid_way = 0;
     for (int round = 0; round < 8; ++round) {
-        pid_t pid = spawn(convert_args(out));
+        pid_t pid = spawn(args(out));
         wait_for(true, 60s);
         std::this_thread::sleep_for(window * int(rng() % 1000) / 1000);
         bool had_temporary = !temporaries(dir.path()).empty();
         ::kill(pid, SIGKILL);
         wait_status(pid);
         killed_mid_way += had_temporary;
-        // The destination is the previous complete pack or a new complete one.
         auto now = test::read_file(out);
         CHECK((now == previous || complete_pack(out)));
         for (const auto& t : temporaries(dir.path())) fs::remove(t);  // SIGKILL cannot clean up
@@ -235,6 +238,12 @@ TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new
     MESSAGE(killed_mid_way, " of 8 kills landed while a temporary file existed (window ",
             std::chrono::duration<double, std::milli>(window).count(), " ms)");
     CHECK(killed_mid_way > 0);
+}
+
+}  // namespace
+
+TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new one, never a partial one") {
+    kill_at_random_moments([](const fs::path& out) { return convert_args(out); }, 2024);
 }
 
 // ---- imgpack export under the same faults ------------------------------------------------------
@@ -314,31 +323,5 @@ TEST_CASE("faults: SIGINT and SIGTERM mid-export remove the temporary file and l
 }
 
 TEST_CASE("faults: SIGKILL at random moments of an export leaves the previous pack or the new one") {
-    test::TempDir dir;
-    auto out = dir / "p.imgpack";
-    test::write_text(out, "the previous pack");
-    const auto previous = test::read_file(out);
-    // How long the temporary file lives during an export: the window the kills aim at.
-    test::TempDir probe_dir;
-    pid_t probe = spawn(export_args(probe_dir / "p.imgpack"));
-    const auto window_start = std::chrono::steady_clock::now();
-    REQUIRE(wait_status(probe) == 0);
-    const auto window = std::max<std::chrono::microseconds>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - window_start), 1ms);
-    std::mt19937_64 rng(2025);
-    int killed_mid_way = 0;
-    for (int round = 0; round < 8; ++round) {
-        pid_t pid = spawn(export_args(out));
-        std::this_thread::sleep_for(window * int(rng() % 1000) / 1000);
-        bool had_temporary = !temporaries(dir.path()).empty();
-        ::kill(pid, SIGKILL);
-        wait_status(pid);
-        killed_mid_way += had_temporary;
-        auto now = test::read_file(out);
-        CHECK((now == previous || complete_pack(out)));
-        for (const auto& t : temporaries(dir.path())) fs::remove(t);  // SIGKILL cannot clean up
-    }
-    MESSAGE(killed_mid_way, " of 8 kills landed while a temporary file existed (window ",
-            std::chrono::duration<double, std::milli>(window).count(), " ms)");
-    CHECK(killed_mid_way > 0);
+    kill_at_random_moments(export_args, 2025);
 }
