@@ -1,9 +1,10 @@
-// The converter under faults: a full disk, SIGINT/SIGTERM mid-conversion, and SIGKILL at random
+// The converter and export under faults: a full disk, SIGINT/SIGTERM mid-way, and SIGKILL at random
 // moments. The destination must always be absent or a complete pack (the previous one or the new
 // one), and catchable endings must leave no temporary file.
 #include <doctest/doctest.h>
 
 #include "helpers.hpp"
+#include "small_pack.hpp"  // test::bytes_of
 
 #include <imgpack/reader.hpp>
 #include <imgpack/synth.hpp>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -197,7 +199,13 @@ TEST_CASE("faults: SIGINT and SIGTERM remove the temporary file and leave the de
     }
 }
 
-TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new one, never a partial one") {
+namespace {
+
+// 8 SIGKILLs at random moments of the writing, each while the temporary file exists (the
+// window measured on a first, complete run): the destination must be the previous complete pack
+// or a new complete one. Process start-up and exit are not aimed at, since under sanitizers they
+// can take longer than the writing itself.
+void kill_at_random_moments(const std::function<std::vector<std::string>(const fs::path&)>& args, uint64_t seed) {
     test::TempDir dir;
     auto out = dir / "p.imgpack";
     auto wait_for = [&](bool want_temporary, std::chrono::seconds limit) {
@@ -206,27 +214,23 @@ TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new
             std::this_thread::sleep_for(200us);
         return std::chrono::steady_clock::now();
     };
-    // A complete previous pack, and how long the temporary file lives during a conversion: the
-    // window in which a kill interrupts the writing (process start-up and exit are not aimed at,
-    // since under sanitizers they can take longer than the conversion itself).
-    pid_t first = spawn(convert_args(out));
+    pid_t first = spawn(args(out));
     auto appeared = wait_for(true, 60s);
     auto gone = wait_for(false, 60s);
     REQUIRE(wait_status(first) == 0);
     const auto window = std::max<std::chrono::microseconds>(
         std::chrono::duration_cast<std::chrono::microseconds>(gone - appeared), 1ms);
     const auto previous = test::read_file(out);
-    std::mt19937_64 rng(2024);
+    std::mt19937_64 rng(seed);
     int killed_mid_way = 0;
     for (int round = 0; round < 8; ++round) {
-        pid_t pid = spawn(convert_args(out));
+        pid_t pid = spawn(args(out));
         wait_for(true, 60s);
         std::this_thread::sleep_for(window * int(rng() % 1000) / 1000);
         bool had_temporary = !temporaries(dir.path()).empty();
         ::kill(pid, SIGKILL);
         wait_status(pid);
         killed_mid_way += had_temporary;
-        // The destination is the previous complete pack or a new complete one.
         auto now = test::read_file(out);
         CHECK((now == previous || complete_pack(out)));
         for (const auto& t : temporaries(dir.path())) fs::remove(t);  // SIGKILL cannot clean up
@@ -234,4 +238,90 @@ TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new
     MESSAGE(killed_mid_way, " of 8 kills landed while a temporary file existed (window ",
             std::chrono::duration<double, std::milli>(window).count(), " ms)");
     CHECK(killed_mid_way > 0);
+}
+
+}  // namespace
+
+TEST_CASE("faults: SIGKILL at random moments leaves the previous pack or the new one, never a partial one") {
+    kill_at_random_moments([](const fs::path& out) { return convert_args(out); }, 2024);
+}
+
+// ---- imgpack export under the same faults ------------------------------------------------------
+
+namespace {
+
+// fault_input()'s train split as a pack, to export from.
+const fs::path& fault_pack() {
+    static const fs::path pack = [] {
+        fs::path p = fault_input().dir / "source.imgpack";
+        test::RunResult r = test::cli("convert -q -j 1 --train " + test::quote(fault_input().s.train_tar.string()) +
+                                      " -o " + test::quote(p.string()));
+        REQUIRE(r.status == 0);
+        return p;
+    }();
+    return pack;
+}
+
+std::vector<std::string> export_args(const fs::path& out) {
+    return {IMGPACK_CLI, "export", "-q", "-f", fault_pack().string(), "-o", out.string()};
+}
+
+}  // namespace
+
+TEST_CASE("faults: a full disk (file-size limit) ends an export cleanly") {
+    test::TempDir dir;
+    auto out = dir / "p.imgpack";
+    int st = wait_status(spawn(export_args(out), 256));
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 1);
+    CHECK_FALSE(fs::exists(out));
+    CHECK(temporaries(dir.path()).empty());
+    auto r = test::run("bash -c " + test::quote("ulimit -f 256 && exec " + std::string(IMGPACK_CLI) + " export -q " +
+                                                test::quote(fault_pack().string()) + " -o " + test::quote(out.string())));
+    CHECK(r.status == 1);
+    CHECK(r.err.find("File too large") != std::string::npos);
+    CHECK(r.err.find(out.string()) != std::string::npos);
+    CHECK(temporaries(dir.path()).empty());
+}
+
+TEST_CASE("faults: SIGINT and SIGTERM mid-export remove the temporary file and leave the destination alone") {
+    // The export is stopped (SIGSTOP) as soon as its temporary file appears; if the file is still
+    // there once it is stopped, the signal lands mid-export for sure: it is sent, then SIGCONT.
+    // (An export that finished before the stop is tried again.)
+    for (int sig : {SIGINT, SIGTERM}) {
+        CAPTURE(sig);
+        bool landed = false;
+        for (int attempt = 0; attempt < 20 && !landed; ++attempt) {
+            test::TempDir dir;
+            auto out = dir / "p.imgpack";
+            test::write_text(out, "the previous pack");
+            pid_t pid = spawn(export_args(out));
+            auto deadline = std::chrono::steady_clock::now() + 60s;
+            int st = 0;
+            bool ended = false;
+            while (temporaries(dir.path()).empty() && std::chrono::steady_clock::now() < deadline) {
+                if (::waitpid(pid, &st, WNOHANG) == pid) {
+                    ended = true;
+                    break;
+                }
+                std::this_thread::sleep_for(50us);
+            }
+            if (ended) continue;
+            ::kill(pid, SIGSTOP);
+            const bool mid_way = !temporaries(dir.path()).empty();
+            ::kill(pid, sig);
+            ::kill(pid, SIGCONT);
+            st = wait_status(pid);
+            if (!mid_way) continue;
+            landed = true;
+            CHECK((WIFSIGNALED(st) && WTERMSIG(st) == sig));
+            CHECK(temporaries(dir.path()).empty());
+            CHECK(test::read_file(out) == test::bytes_of("the previous pack"));
+        }
+        CHECK(landed);
+    }
+}
+
+TEST_CASE("faults: SIGKILL at random moments of an export leaves the previous pack or the new one") {
+    kill_at_random_moments(export_args, 2025);
 }

@@ -66,34 +66,34 @@ TEST_CASE("golden: PackWriter reproduces tests/golden/golden.imgpack byte for by
 // gives, against the values FORMAT.md §10 prints.
 TEST_CASE("golden: format.hpp decodes every structure of the golden pack to the spec's values") {
     const std::vector<unsigned char> f = test::read_file(kGolden);
-    REQUIRE(f.size() == 5280);
+    REQUIRE(f.size() == 5440);
     const unsigned char* p = f.data();
 
     fmt::FileHeader h = fmt::decode_header(p);
     CHECK(std::string(reinterpret_cast<const char*>(h.magic), 8) == "\x89IMGPACK");
     CHECK(h.version_major == 1);
-    CHECK(h.version_minor == 1);
+    CHECK(h.version_minor == 2);
     CHECK(h.flags == 0);
-    CHECK(h.file_size == 5280);
-    CHECK(h.directory_offset == 5056);
-    CHECK(h.section_count == 7);
+    CHECK(h.file_size == 5440);
+    CHECK(h.directory_offset == 5184);
+    CHECK(h.section_count == 8);
     CHECK(h.section_entry_size == 32);
     CHECK(h.blob_align == 64);
     CHECK(h.reserved0 == 0);
-    CHECK(h.directory_xxh3 == 0x5497014453AC0D26ull);
-    CHECK(h.header_xxh3 == 0x2217C3D79F66CEE0ull);
+    CHECK(h.directory_xxh3 == 0x5CC9CA549565A6C0ull);
+    CHECK(h.header_xxh3 == 0xAFCF262FAA7A40AFull);
     CHECK(XXH3_64bits(p, 56) == h.header_xxh3);
-    CHECK(XXH3_64bits(p + 5056, 7 * 32) == h.directory_xxh3);
+    CHECK(XXH3_64bits(p + 5184, 8 * 32) == h.directory_xxh3);
 
     struct Entry {
         uint32_t kind, flags;
         uint64_t offset, length;
     };
-    const Entry want[7] = {{5, 1, 4096, 256}, {1, 1, 4352, 214}, {2, 1, 4608, 40}, {3, 1, 4672, 136},
-                           {3, 1, 4864, 56},  {4, 1, 4928, 40},  {6, 0, 4992, 32}};
-    for (int i = 0; i < 7; ++i) {
+    const Entry want[8] = {{5, 1, 4096, 256}, {1, 1, 4352, 253}, {2, 1, 4608, 40}, {3, 1, 4672, 136},
+                           {3, 1, 4864, 56},  {4, 1, 4928, 40},  {6, 0, 4992, 32}, {7, 0, 5056, 104}};
+    for (int i = 0; i < 8; ++i) {
         CAPTURE(i);
-        fmt::SectionEntry e = fmt::decode_section(p + 5056 + 32 * i);
+        fmt::SectionEntry e = fmt::decode_section(p + 5184 + 32 * i);
         CHECK(e.kind == want[i].kind);
         CHECK(e.flags == want[i].flags);
         CHECK(e.offset == want[i].offset);
@@ -153,6 +153,26 @@ TEST_CASE("golden: format.hpp decodes every structure of the golden pack to the 
     CHECK((k.entry.offset == 163 && k.entry.length == 39));
     CHECK((k.reason.offset == 203 && k.reason.length == 10));
 
+    // Provenance section at 5056 (since 1.2).
+    fmt::ProvenanceHeader ph = fmt::decode_provenance_header(p + 5056);
+    const unsigned char source_id[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                         0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    CHECK(std::equal(ph.source_id, ph.source_id + 16, source_id));
+    CHECK(ph.shard_index == 1);
+    CHECK(ph.shard_count == 4);
+    CHECK(ph.split_count == 2);
+    CHECK(ph.split_entry_size == 24);
+    CHECK(ph.subset_count == 1);
+    CHECK(ph.subset_entry_size == 16);
+    fmt::ProvenanceSplit ps0 = fmt::decode_provenance_split(p + 5096), ps1 = fmt::decode_provenance_split(p + 5120);
+    CHECK((ps0.name.offset == 214 && ps0.name.length == 5));
+    CHECK((ps0.source_split.offset == 220 && ps0.source_split.length == 5));
+    CHECK((ps0.source_subset.offset == 226 && ps0.source_subset.length == 5));
+    CHECK((ps1.name.offset == 232 && ps1.source_split.offset == 237));
+    CHECK((ps1.source_subset.offset == 242 && ps1.source_subset.length == 0));
+    fmt::ProvenanceSubset pu = fmt::decode_provenance_subset(p + 5144);
+    CHECK((pu.name.offset == 243 && pu.name.length == 4 && pu.source_subset.offset == 248 && pu.source_subset.length == 4));
+
     // The constants the spec's tables give.
     CHECK(fmt::kHeaderSize == 64);
     CHECK(fmt::kHeaderChecksummedBytes == 56);
@@ -164,6 +184,11 @@ TEST_CASE("golden: format.hpp decodes every structure of the golden pack to the 
     CHECK(fmt::kSubsetHeaderSize == 32);
     CHECK(fmt::kSkippedHeaderSize == 8);
     CHECK(fmt::kSkippedEntrySize == 24);
+    CHECK(fmt::kProvenanceHeaderSize == 40);
+    CHECK(fmt::kProvenanceSplitEntrySize == 24);
+    CHECK(fmt::kProvenanceSubsetEntrySize == 16);
+    CHECK(fmt::kIdentityBytes == 16);
+    CHECK(fmt::kVersionMinor == 2);
     CHECK(fmt::kSectionRequired == 1);
     CHECK(XXH3_64bits("", 0) == 0x2D06800538D394C2ull);  // §2's test vector
 }
@@ -171,18 +196,19 @@ TEST_CASE("golden: format.hpp decodes every structure of the golden pack to the 
 // Everything the public reader offers, against the spec's values.
 TEST_CASE("golden: the reader reads every field of the golden pack as FORMAT.md §10 lists it") {
     auto pack = imgpack::Pack::open(kGolden.string());
-    CHECK(pack.file_size() == 5280);
+    CHECK(pack.file_size() == 5440);
     CHECK(pack.version_major() == 1);
-    CHECK(pack.version_minor() == 1);
+    CHECK(pack.version_minor() == 2);
     CHECK(pack.blob_align() == 64);
+    CHECK(pack.id() == "bc1cba41421c1cd8dc7c91af771c76a6");  // §10's last line
 
     const auto sections = pack.sections();  // a copy: works whether sections() returns a reference or a value
-    REQUIRE(sections.size() == 7);
-    const uint32_t kinds[7] = {5, 1, 2, 3, 3, 4, 6};
-    const uint32_t flags[7] = {1, 1, 1, 1, 1, 1, 0};
-    const uint64_t offsets[7] = {4096, 4352, 4608, 4672, 4864, 4928, 4992};
-    const uint64_t lengths[7] = {256, 214, 40, 136, 56, 40, 32};
-    for (size_t i = 0; i < 7; ++i) {
+    REQUIRE(sections.size() == 8);
+    const uint32_t kinds[8] = {5, 1, 2, 3, 3, 4, 6, 7};
+    const uint32_t flags[8] = {1, 1, 1, 1, 1, 1, 0, 0};
+    const uint64_t offsets[8] = {4096, 4352, 4608, 4672, 4864, 4928, 4992, 5056};
+    const uint64_t lengths[8] = {256, 253, 40, 136, 56, 40, 32, 104};
+    for (size_t i = 0; i < 8; ++i) {
         CAPTURE(i);
         const auto& s = sections[i];
         CHECK(s.kind == kinds[i]);
@@ -272,4 +298,38 @@ TEST_CASE("golden: the reader reads every field of the golden pack as FORMAT.md 
     CHECK(pack.skipped()[0].split == "test");
     CHECK(pack.skipped()[0].entry == "test.tar: ILSVRC2012_test_00000002.JPEG");
     CHECK(pack.skipped()[0].reason == "empty file");
+
+    const std::optional<imgpack::Provenance> prov = pack.provenance();
+    REQUIRE(prov);
+    CHECK(prov->source_id == "00112233445566778899aabbccddeeff");
+    CHECK(prov->sharded());
+    CHECK(prov->shard_index == 1);
+    CHECK(prov->shard_count == 4);
+    REQUIRE(prov->splits.size() == 2);
+    CHECK(prov->splits[0].name == "train");
+    CHECK(prov->splits[0].source_split == "train");
+    CHECK(prov->splits[0].source_subset == "10pct");
+    CHECK(prov->splits[1].name == "test");
+    CHECK(prov->splits[1].source_split == "test");
+    CHECK(prov->splits[1].source_subset == "");
+    REQUIRE(prov->subsets.size() == 1);
+    CHECK(prov->subsets[0].name == "1pct");
+    CHECK(prov->subsets[0].source_subset == "1pct");
+}
+
+// The 1.1 golden pack (its contents without the provenance) is what the writer still writes for
+// those contents: a pack without a 1.2 feature is written as 1.1, byte for byte as before.
+TEST_CASE("golden: without a provenance section the writer writes the 1.1 golden pack, byte for byte") {
+    test::TempDir dir;
+    const auto out = dir / "golden-1.1.imgpack";
+    {
+        imgpack::PackWriter w(out, false);
+        imgpack::PackContents contents = golden::write_blobs(w);
+        contents.provenance.reset();
+        w.finish(contents);
+    }
+    const auto old = std::filesystem::path(IMGPACK_TESTS_DIR) / "compat" / "1.1-golden.imgpack";
+    CHECK(test::read_file(out) == test::read_file(old));
+    CHECK(imgpack::Pack::open(out.string()).version_minor() == 1);
+    CHECK(imgpack::Pack::open(out.string()).id() == "b8bda2c30ca88352c6938f890d9dd46f");  // tests/compat/1.1-golden.txt
 }

@@ -275,7 +275,7 @@ TEST_CASE("pack: open rejects damaged files with a message saying what is wrong"
         TempDir empty_dir;
         {
             imgpack::PackWriter w(empty_dir / "e.imgpack", false);
-            w.finish({{{"n1", ""}}, {{"test", {}}}, {}, {}});
+            w.finish({{{"n1", ""}}, {{"test", {}}}, {}, {}, {}});
         }
         auto f = test::read_file(empty_dir / "e.imgpack");
         fmt::FileHeader h = fmt::decode_header(f.data());
@@ -430,4 +430,76 @@ TEST_CASE("pack: thousands of random corruptions are rejected or read safely") {
     MESSAGE("rejected ", rejected, ", opened and read ", opened);
     CHECK(rejected > 1000);
     CHECK(opened > 0);
+}
+
+TEST_CASE("pack: the provenance section (1.2), its rules, and a reader that does not know it") {
+    TempDir dir;
+    const auto good_path = std::filesystem::path(IMGPACK_TESTS_DIR) / "compat" / "1.2.imgpack";
+    const auto good = test::read_file(good_path);
+    const auto bad_path = dir / "bad.imgpack";
+    size_t entry = 0;
+    const auto prov = test::find_section(good, fmt::SectionKind::provenance, 0, &entry);
+    auto edited = [&](auto&& change, bool seal = true) {
+        auto f = good;
+        change(f);
+        if (seal) test::reseal(f);
+        test::write_file(bad_path, f);
+        return open_error(bad_path);
+    };
+    auto expect = [&](auto&& change, const std::string& message, bool seal = true) {
+        std::string err = edited(change, seal);
+        CHECK_MESSAGE(err.find(message) != std::string::npos, "expected '", message, "', got '", err, "'");
+    };
+
+    const imgpack::Pack pack = imgpack::Pack::open(good_path.string());
+    REQUIRE(pack.provenance());
+    CHECK(pack.provenance()->source_id == "8f08d8b758386efd718f89f24fdf6058");  // tests/compat/1.1.txt's id
+    CHECK(pack.provenance()->splits.size() == 2);
+
+    expect([&](auto& f) { fmt::store<uint64_t>(f.data() + entry + 16, 32); }, "provenance section shorter than its header");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 28, 8); }, "provenance section: entry sizes 8 and 16");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 36, 15); }, "are below 24 and 16");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 24, 0xFFFFFFFFu); }, "entries overrun the section");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 32, 3); }, "entries overrun the section");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 16, 1); }, "shard 1/1 is not a shard");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 20, 0); fmt::store<uint32_t>(f.data() + prov.offset + 16, 2); },
+           "shard 2/0 is not a shard");
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 40, 100000); }, "outside the strings section");
+    expect([&](auto& f) { f[prov.offset + 5] ^= 1; }, "(provenance) checksum mismatch", false);
+    size_t subset_entry = 0;
+    test::find_section(good, fmt::SectionKind::subset, 0, &subset_entry);
+    expect([&](auto& f) { fmt::store<uint32_t>(f.data() + subset_entry, 7); }, "more than one provenance section");
+    // Not a shard is 0/0 (the pack's 0/1 made 0/0 opens).
+    CHECK(edited([&](auto& f) { fmt::store<uint32_t>(f.data() + prov.offset + 20, 0); }).empty());
+
+    // What a 1.0 or 1.1 reader does with it: an optional section of a kind it does not know is
+    // skipped (FORMAT.md §9). Here the kind becomes one this reader does not know either: the
+    // pack must read exactly as before, without the provenance.
+    REQUIRE(edited([&](auto& f) { fmt::store<uint32_t>(f.data() + entry, 99); }).empty());
+    const imgpack::Pack old_view = imgpack::Pack::open(bad_path.string());
+    CHECK_FALSE(old_view.provenance());
+    CHECK_FALSE(old_view.sections()[7].known);
+    REQUIRE(old_view.splits().size() == pack.splits().size());
+    for (size_t s = 0; s < pack.splits().size(); ++s)
+        for (size_t i = 0; i < pack.splits()[s].size(); ++i) {
+            CHECK(old_view.splits()[s][i].name == pack.splits()[s][i].name);
+            CHECK(old_view.splits()[s][i].xxh3 == pack.splits()[s][i].xxh3);
+            CHECK(old_view.splits()[s][i].verify());
+        }
+    REQUIRE(old_view.subsets().size() == 2);
+    CHECK(old_view.subset("q").index(1) == pack.subset("q").index(1));
+    // ... and the 1.2 writer marks it optional (flag bit 0 clear), which is what lets them skip it.
+    CHECK(prov.flags == 0);
+}
+
+TEST_CASE("pack: the writer refuses a provenance that is not one") {
+    TempDir dir;
+    imgpack::PackWriter w(dir / "p.imgpack", false);
+    imgpack::PackContents c;
+    c.provenance = imgpack::ProvenanceDef{"not hex", 0, 0, {}, {}};
+    CHECK_THROWS_AS(w.finish(c), std::logic_error);
+    c.provenance = imgpack::ProvenanceDef{"00112233445566778899AABBCCDDEEFF", 0, 0, {}, {}};  // upper case
+    CHECK_THROWS_AS(w.finish(c), std::logic_error);
+    c.provenance = imgpack::ProvenanceDef{"00112233445566778899aabbccddeeff", 2, 2, {}, {}};
+    CHECK_THROWS_AS(w.finish(c), std::logic_error);
 }

@@ -87,3 +87,34 @@ TEST_CASE("verify: damage to a record, to the padding between blobs or after the
         }
     }
 }
+
+TEST_CASE("verify --quick: the metadata only, what it passes and what it catches") {
+    test::TempDir dir;
+    const auto good = test::read_file(verify_pack().path);
+    const std::string id = imgpack::Pack::open(verify_pack().path.string()).id();
+    auto quick = [](const test::fs::path& p) { return test::cli("verify --quick " + test::quote(p.string())); };
+
+    auto r = quick(verify_pack().path);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "OK (quick)"));
+    CHECK(contains(r.out, "400 records, image bytes not checked"));
+    CHECK(contains(r.out, "id " + id));
+
+    // A damaged image byte: --quick does not read images, so it passes; the full check fails.
+    auto image = good;
+    auto blobs = test::find_section(image, imgpack::format::SectionKind::blobs);
+    image[blobs.offset + 1] ^= 0x40;
+    test::write_file(dir / "image.imgpack", image);
+    CHECK(quick(dir / "image.imgpack").status == 0);
+    CHECK(verify(dir / "image.imgpack", 2).status == 1);
+
+    // A damaged metadata byte (a record's label in a split section): --quick fails, naming it.
+    auto meta = good;
+    auto split = test::find_section(meta, imgpack::format::SectionKind::split);
+    meta[split.offset + 16 + 32] ^= 0x01;
+    test::write_file(dir / "meta.imgpack", meta);
+    r = quick(dir / "meta.imgpack");
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "(split) checksum mismatch"));
+    CHECK(contains(r.err, (dir / "meta.imgpack").string()));
+}

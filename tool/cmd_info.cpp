@@ -11,6 +11,41 @@ namespace imgpack::cli {
 
 namespace {
 
+// FORMAT.md §4.9, for a pack made by imgpack export: null for any other.
+std::string provenance_json(const Pack& pack) {
+    const std::optional<Provenance> p = pack.provenance();
+    if (!p) return "null";
+    std::string out = "{\"source_id\":\"" + p->source_id + "\",\"shard\":" +
+                      (p->sharded() ? "{\"index\":" + std::to_string(p->shard_index) +
+                                          ",\"count\":" + std::to_string(p->shard_count) + "}"
+                                    : std::string("null")) +
+                      ",\"splits\":[";
+    for (size_t i = 0; i < p->splits.size(); ++i)
+        out += (i ? "," : "") + std::string("{\"name\":") + json_string(p->splits[i].name) +
+               ",\"source_split\":" + json_string(p->splits[i].source_split) +
+               ",\"source_subset\":" + json_string(p->splits[i].source_subset) + "}";
+    out += "],\"subsets\":[";
+    for (size_t i = 0; i < p->subsets.size(); ++i)
+        out += (i ? "," : "") + std::string("{\"name\":") + json_string(p->subsets[i].name) +
+               ",\"source_subset\":" + json_string(p->subsets[i].source_subset) + "}";
+    return out + "]}";
+}
+
+void print_provenance(const Pack& pack) {
+    const std::optional<Provenance> p = pack.provenance();
+    if (!p) return;
+    std::printf("exported from: %s", p->source_id.c_str());
+    if (p->sharded()) std::printf(", shard %u/%u of each split", p->shard_index, p->shard_count);
+    std::printf("\n");
+    for (const ProvenanceSplit& s : p->splits)
+        std::printf("  split  %-12s from %s %s\n", std::string(s.name).c_str(), s.source_subset.empty() ? "split" : "subset",
+                    std::string(s.source_subset.empty() ? s.source_split : s.source_subset).c_str());
+    for (const ProvenanceSubset& s : p->subsets)
+        std::printf("  subset %-12s %s%s\n", std::string(s.name).c_str(),
+                    s.source_subset.empty() ? "drawn at export" : "carried from subset ",
+                    std::string(s.source_subset).c_str());
+}
+
 void print_json(const Pack& pack) {
     std::string out = "{\"path\":" + json_string(pack.path()) + ",\"id\":\"" + pack.id() + "\",\"version\":\"" +
                       std::to_string(pack.version_major()) + "." + std::to_string(pack.version_minor()) +
@@ -28,7 +63,7 @@ void print_json(const Pack& pack) {
                ",\"split\":" + json_string(s.split().name()) + ",\"records\":" + std::to_string(s.size()) +
                ",\"origin\":" + json_string(s.origin()) + "}";
     }
-    out += "]}";
+    out += "],\"provenance\":" + provenance_json(pack) + "}";
     std::printf("%s\n", out.c_str());
 }
 
@@ -45,12 +80,13 @@ void print_text(const Pack& pack) {
     for (const Subset& s : pack.subsets())
         std::printf("  %-12s %10zu records  of %s  (%s)\n", std::string(s.name()).c_str(), s.size(),
                     std::string(s.split().name()).c_str(), std::string(s.origin()).c_str());
+    print_provenance(pack);
 }
 
 }  // namespace
 
 void add_info(CLI::App& app) {
-    auto* cmd = app.add_subcommand("info", "Show a pack's identity, version, splits, subsets and classes");
+    auto* cmd = app.add_subcommand("info", "Show a pack's identity, version, splits, subsets, classes and, for an export, its provenance");
     auto path = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
     cmd->add_option("PACK", *path, "The pack file")->required();

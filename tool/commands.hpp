@@ -6,6 +6,7 @@
 namespace imgpack::cli {
 
 void add_convert(CLI::App& app);
+void add_export(CLI::App& app);
 void add_info(CLI::App& app);
 void add_verify(CLI::App& app);
 void add_ls(CLI::App& app);

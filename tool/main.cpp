@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "imgpack " IMGPACK_VERSION " (format " + std::to_string(imgpack::format::kVersionMajor) + "." +
                                           std::to_string(imgpack::format::kVersionMinor) + ")");
     imgpack::cli::add_convert(app);
+    imgpack::cli::add_export(app);
     imgpack::cli::add_info(app);
     imgpack::cli::add_verify(app);
     imgpack::cli::add_ls(app);

@@ -20,6 +20,7 @@
 #include "ordered_pipeline.hpp"
 #include "subsets.hpp"
 
+#include <imgpack/balanced_subset.hpp>
 #include <imgpack/pack_writer.hpp>
 
 #include <xxhash.h>
@@ -644,7 +645,7 @@ private:
             const SubsetRequest& r = o_.subsets[k];
             std::vector<std::string> missing;
             contents_.subsets.push_back(
-                r.list.empty() ? balanced_subset(r.name, r.fraction, o_.seed, train, contents_.classes)
+                r.list.empty() ? balanced_subset(r.name, "train", r.fraction, o_.seed, train, contents_.classes)
                                : subset_from_list(r.name, r.list, in_.subset_lists[k], train, o_.allow_missing, missing));
             if (!missing.empty()) {
                 summary_.notes.push_back("subset '" + r.name + "': left out " + std::to_string(missing.size()) +

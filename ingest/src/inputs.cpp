@@ -2,8 +2,8 @@
 
 #include "text_lists.hpp"
 
-#include <cctype>
-#include <cstdint>
+#include <imgpack/balanced_subset.hpp>
+
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -13,13 +13,6 @@ namespace imgpack {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool valid_subset_name(const std::string& s) {
-    if (s.empty() || s.size() > 64) return false;
-    for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
-    return true;
-}
 
 // A folder of class folders (val/<WNID>/...), which labels the validation split by itself. A
 // folder not named like a WNID (lost+found/) labels nothing: it is a bad entry of its own.

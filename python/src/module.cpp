@@ -70,6 +70,39 @@ std::optional<size_t> position_in(const Subset& subset, uint32_t index) {
     return std::nullopt;
 }
 
+// An export's provenance (FORMAT.md §4.9) as `imgpack info --json` gives it; None for other packs.
+py::object provenance_of(const Pack& pack) {
+    const std::optional<Provenance> p = pack.provenance();
+    if (!p) return py::none();
+    py::dict out;
+    out["source_id"] = p->source_id;
+    if (p->sharded()) {
+        py::dict shard;
+        shard["index"] = p->shard_index;
+        shard["count"] = p->shard_count;
+        out["shard"] = shard;
+    } else {
+        out["shard"] = py::none();
+    }
+    py::list splits, subsets;
+    for (const ProvenanceSplit& s : p->splits) {
+        py::dict d;
+        d["name"] = std::string(s.name);
+        d["source_split"] = std::string(s.source_split);
+        d["source_subset"] = std::string(s.source_subset);
+        splits.append(d);
+    }
+    for (const ProvenanceSubset& s : p->subsets) {
+        py::dict d;
+        d["name"] = std::string(s.name);
+        d["source_subset"] = std::string(s.source_subset);
+        subsets.append(d);
+    }
+    out["splits"] = splits;
+    out["subsets"] = subsets;
+    return out;
+}
+
 // The pack's info, with `imgpack info --json`'s keys, and its identity.
 py::dict info_of(const Pack& pack) {
     py::dict info;
@@ -97,6 +130,7 @@ py::dict info_of(const Pack& pack) {
     }
     info["subsets"] = subsets;
     info["id"] = pack_id(pack);
+    info["provenance"] = provenance_of(pack);
     return info;
 }
 

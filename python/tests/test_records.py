@@ -32,6 +32,18 @@ def test_info_is_what_the_cli_says(pack, pack_path):
     assert pack.path == os.path.abspath(pack_path)
     assert len(pack.classes) == 6 and all(w.startswith("n") for w, _ in pack.classes)
     assert pack.find_class(pack.classes[3][0]) == 3 and pack.find_class("n99999999") is None
+    assert info["provenance"] is None  # converted, not exported
+
+
+def test_an_export_has_the_provenance_the_cli_shows(pack, pack_path, tmp_path):
+    out = str(tmp_path / "shard.imgpack")
+    run_cli("export", pack_path, "--split", "train=10pct", "--shard", "1/2", "-q", "-o", out)
+    shard = imgpack.open(out)
+    cli = json.loads(run_cli("info", out, "--json"))
+    assert shard.info["provenance"] == cli["provenance"]
+    assert shard.info["provenance"]["source_id"] == pack.id
+    assert shard.info["provenance"]["shard"] == {"index": 1, "count": 2}
+    assert shard.info["provenance"]["splits"] == [{"name": "train", "source_split": "train", "source_subset": "10pct"}]
 
 
 @pytest.mark.parametrize("split,subset", [("train", None), ("validation", None), ("test", None),

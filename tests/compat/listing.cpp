@@ -7,8 +7,9 @@
 //
 // The compatibility corpus (tests/compat/README.md) holds a pack of every released format
 // version; a reader that stops reading any of them the same way fails here. The listing is
-// record-level: every field of every record, class, split, subset and skipped entry, the section
-// directory, and each checksum recomputed from the file's bytes.
+// record-level: every field of every record, class, split, subset, skipped entry and provenance
+// entry, the section directory, the pack's identity, and each checksum recomputed from the file's
+// bytes.
 #include "../quoted.hpp"
 
 #include <imgpack/reader.hpp>
@@ -56,6 +57,7 @@ std::string listing(const fs::path& path) {
     o << "version " << pack.version_major() << '.' << pack.version_minor() << '\n';
     o << "file_size " << pack.file_size() << '\n';
     o << "blob_align " << pack.blob_align() << '\n';
+    o << "id " << pack.id() << '\n';
     const auto sections = pack.sections();
     for (size_t i = 0; i < sections.size(); ++i) {
         const auto& s = sections[i];
@@ -82,6 +84,16 @@ std::string listing(const fs::path& path) {
     o << "skipped " << pack.skipped().size() << '\n';
     for (const auto& k : pack.skipped())
         o << "  " << quoted(k.split) << ' ' << quoted(k.entry) << ' ' << quoted(k.reason) << '\n';
+    if (const auto p = pack.provenance()) {
+        o << "provenance source_id " << p->source_id << " shard " << p->shard_index << '/' << p->shard_count << '\n';
+        for (const auto& e : p->splits)
+            o << "  split " << quoted(e.name) << " source_split " << quoted(e.source_split) << " source_subset "
+              << quoted(e.source_subset) << '\n';
+        for (const auto& e : p->subsets)
+            o << "  subset " << quoted(e.name) << " source_subset " << quoted(e.source_subset) << '\n';
+    } else {
+        o << "provenance none\n";
+    }
     return o.str();
 }
 

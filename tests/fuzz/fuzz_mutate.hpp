@@ -90,7 +90,7 @@ bool mutate_field(uint8_t* f, size_t size, Rng& rng) {
         // Directory entry: kind, flags, offset, length.
         static constexpr struct { unsigned at, width; } fields[] = {{0, 4}, {4, 4}, {8, 8}, {16, 8}};
         const auto& fl = fields[pick(std::size(fields))];
-        uint64_t v = fl.at == 0 ? pick(9) : value(s.offset, s.length);
+        uint64_t v = fl.at == 0 ? pick(10) : value(s.offset, s.length);
         return store(entry_at + fl.at, fl.width, v);
     }
     if (!inside(s.offset, s.length, size) || s.length < 4) return false;

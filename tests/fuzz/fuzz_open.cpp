@@ -142,6 +142,14 @@ uint64_t read_everything(const imgpack::Pack& pack) {
     }
     sum += pack.path().size();
     for (const imgpack::SkippedInfo& k : pack.skipped()) sum += k.split.size() + k.entry.size() + k.reason.size();
+    sum += pack.id().size();
+    if (const std::optional<imgpack::Provenance> p = pack.provenance()) {
+        FUZZ_CHECK(p->source_id.size() == 32);
+        FUZZ_CHECK(p->shard_count == 0 ? p->shard_index == 0 : p->shard_index < p->shard_count);
+        for (const imgpack::ProvenanceSplit& e : p->splits)
+            sum += e.name.size() + e.source_split.size() + e.source_subset.size();
+        for (const imgpack::ProvenanceSubset& e : p->subsets) sum += e.name.size() + e.source_subset.size();
+    }
     for (size_t i = 0; i < pack.sections().size(); ++i) {
         const imgpack::SectionInfo& s = pack.sections()[i];
         FUZZ_CHECK(s.offset <= pack.file_size() && s.length <= pack.file_size() - s.offset);

@@ -36,5 +36,9 @@ tar -xf "$a/ILSVRC2012_img_test.tar" -C "$work/bad"
 printf 'not an image' > "$work/bad/ILSVRC2012_test_00000099.JPEG"
 tar -cf "$work/bad.tar" -C "$work/bad" .
 (cd "$work" && "$CLI" convert -q -j 1 --on-bad-image=skip --test bad.tar -o "$OUT/skipped.imgpack")  # names bad.tar
+# A provenance section (1.2): exported from the full pack, a subset as a split, a shard, a carried
+# subset and one drawn at export.
+"$CLI" export -q "$OUT/full.imgpack" --split train=10pct --split validation --shard 0/1 --subset d=0.5 \
+    -o "$OUT/exported.imgpack"
 ls -l "$OUT"
 du -cb "$OUT"/* | tail -1

@@ -146,8 +146,9 @@ private:
     }
 
     static std::string kind_name(uint32_t kind) {
-        static const char* names[] = {"reserved", "strings", "class_table", "split", "subset", "blobs", "skipped"};
-        return kind < 7 ? names[kind] : "unknown";
+        static const char* names[] = {"reserved", "strings", "class_table", "split", "subset", "blobs", "skipped",
+                                      "provenance"};
+        return kind < 8 ? names[kind] : "unknown";
     }
 
     void directory() {
@@ -212,6 +213,7 @@ private:
                         add(e + 8, 8, n + " entry: " + text(string_ref(e + 8), n + " entry"));
                         add(e + 16, 8, n + " reason: " + text(string_ref(e + 16), n + " reason"));
                     }, 24); break;
+            case 7: provenance(s); break;
             default: break;  // strings and blobs: laid out once every reference is known (render)
         }
     }
@@ -278,6 +280,56 @@ private:
         for (uint32_t i = 0; i < count; ++i)
             add(s.offset + 32 + 4 * uint64_t{i}, 4, "index " + std::to_string(i) + ": " +
                                                         std::to_string(f_.u32(s.offset + 32 + 4 * uint64_t{i})));
+    }
+
+    // §4.9: a 40-byte header, the split entries, then the subset entries.
+    void provenance(const Section& s) {
+        std::string id;
+        for (int i = 0; i < 16; ++i) {
+            char h[3];
+            std::snprintf(h, sizeof h, "%02x", f_.b[s.offset + i]);
+            id += h;
+        }
+        add(s.offset, 16, "source_id: " + id + " (the source pack's identity)");
+        const uint32_t splits = f_.u32(s.offset + 24), split_size = f_.u32(s.offset + 28);
+        const uint32_t subsets = f_.u32(s.offset + 32), subset_size = f_.u32(s.offset + 36);
+        const uint32_t shard = f_.u32(s.offset + 16), shards = f_.u32(s.offset + 20);
+        add(s.offset + 16, 4, "shard_index: " + std::to_string(shard));
+        add(s.offset + 20, 4, "shard_count: " + std::to_string(shards) + (shards ? "" : " (not sharded)"));
+        check(shards == 0 ? shard == 0 : shard < shards, "provenance: shard_index is not below shard_count");
+        add(s.offset + 24, 4, "split_count: " + std::to_string(splits));
+        add(s.offset + 28, 4, "split_entry_size: " + std::to_string(split_size));
+        add(s.offset + 32, 4, "subset_count: " + std::to_string(subsets));
+        add(s.offset + 36, 4, "subset_entry_size: " + std::to_string(subset_size));
+        for (uint32_t i = 0; i < splits; ++i) {
+            const uint64_t e = s.offset + 40 + uint64_t{i} * split_size;
+            const std::string n = "split entry " + std::to_string(i);
+            add(e, 8, n + " name: " + text(string_ref(e), n + " name"));
+            add(e + 8, 8, n + " source_split: " + text(string_ref(e + 8), n + " source_split"));
+            add(e + 16, 8, n + " source_subset: " + text(string_ref(e + 16), n + " source_subset"));
+            if (split_size > 24) add(e + 24, split_size - 24, "bytes after the 1.x fields");
+        }
+        for (uint32_t i = 0; i < subsets; ++i) {
+            const uint64_t e = s.offset + 40 + uint64_t{splits} * split_size + uint64_t{i} * subset_size;
+            const std::string n = "subset entry " + std::to_string(i);
+            add(e, 8, n + " name: " + text(string_ref(e), n + " name"));
+            add(e + 8, 8, n + " source_subset: " + text(string_ref(e + 8), n + " source_subset"));
+            if (subset_size > 16) add(e + 16, subset_size - 16, "bytes after the 1.x fields");
+        }
+    }
+
+    // §5.1: XXH3-128 of header bytes [0, 56) then the directory, canonical (big-endian) hex.
+    std::string identity() const {
+        const uint64_t dir = f_.u64(24), dir_bytes = uint64_t{f_.u32(32)} * f_.u32(36);
+        f_.need(dir, dir_bytes);
+        Bytes input(f_.b.begin(), f_.b.begin() + 56);
+        input.insert(input.end(), f_.b.begin() + long(dir), f_.b.begin() + long(dir + dir_bytes));
+        const XXH128_hash_t h = XXH3_128bits(input.data(), input.size());
+        char out[33];
+        std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                      static_cast<unsigned long long>(h.low64));
+        return std::string(out) + " = XXH3-128 of [0, +56) then [" + std::to_string(dir) + ", +" +
+               std::to_string(dir_bytes) + ")";
     }
 
     // The strings section as NUL-terminated pieces, each with the references that use it.
@@ -389,7 +441,7 @@ private:
         char end[64];
         std::snprintf(end, sizeof end, "%06llx  end of file (%llu bytes)\n", static_cast<unsigned long long>(f_.b.size()),
                       static_cast<unsigned long long>(f_.b.size()));
-        std::string s = out.str() + end;
+        std::string s = out.str() + end + "identity (§5.1): " + identity() + "\n";
         if (!errors_.empty()) {
             std::string all;
             for (const std::string& e : errors_) all += "\n  " + e;

@@ -18,9 +18,9 @@ file(WRITE ${WORK}/intact.md "${spec}")
 run(0 "matches" ${PACK} --check ${WORK}/intact.md)
 
 # The spec's dump claims another file size.
-string(REPLACE "file_size: 5280" "file_size: 5281" edited "${spec}")
+string(REPLACE "file_size: 5440" "file_size: 5441" edited "${spec}")
 if(edited STREQUAL spec)
-  message(FATAL_ERROR "${SPEC}'s golden dump has no 'file_size: 5280' to edit")
+  message(FATAL_ERROR "${SPEC}'s golden dump has no 'file_size: 5440' to edit")
 endif()
 file(WRITE ${WORK}/edited.md "${edited}")
 run(1 "differs from .* at dump line" ${PACK} --check ${WORK}/edited.md)

@@ -64,6 +64,13 @@ inline imgpack::PackContents write_blobs(imgpack::PackWriter& w) {
     c.splits.push_back({"test", {records[3]}});
     c.subsets.push_back({"1pct", "train", "list:1percent.txt", {0, 2}});
     c.skipped.push_back({"test", "test.tar: ILSVRC2012_test_00000002.JPEG", "empty file"});
+    // Since 1.2: as if exported from a pack with identity 00112233...eeff, shard 1 of 4; train
+    // made of the source's 10pct, test whole; 1pct carried from the source.
+    c.provenance = imgpack::ProvenanceDef{"00112233445566778899aabbccddeeff",
+                                          1,
+                                          4,
+                                          {{"train", "train", "10pct"}, {"test", "test", ""}},
+                                          {{"1pct", "1pct"}}};
     return c;
 }
 

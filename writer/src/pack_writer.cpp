@@ -72,16 +72,25 @@ void check_contents(const PackContents& c) {
             if (sub.indices[i] >= sp->records.size() || (i > 0 && sub.indices[i] <= sub.indices[i - 1]))
                 throw std::logic_error("subset '" + sub.name + "': indices not strictly increasing in range");
     }
+    if (const auto& p = c.provenance) {
+        if (p->source_id.size() != 2 * fmt::kIdentityBytes ||
+            p->source_id.find_first_not_of("0123456789abcdef") != std::string::npos)
+            throw std::logic_error("provenance: the source identity is not 32 lowercase hex digits");
+        if (p->shard_count == 0 ? p->shard_index != 0 : p->shard_index >= p->shard_count)
+            throw std::logic_error("provenance: shard " + std::to_string(p->shard_index) + "/" +
+                                   std::to_string(p->shard_count) + " is not a shard");
+    }
 }
 
 // Each metadata section's bytes. Strings are referenced by all the others, so the string table
-// fills as they are encoded, in this order: class table, splits, subsets, skipped (the order
-// fixes the strings section's bytes, which FORMAT.md's worked example lists).
+// fills as they are encoded, in this order: class table, splits, subsets, skipped, provenance
+// (the order fixes the strings section's bytes, which FORMAT.md's worked example lists).
 struct Metadata {
     StringTable strings;
     std::vector<unsigned char> class_table;
     std::vector<std::vector<unsigned char>> splits, subsets;
     std::vector<unsigned char> skipped;  // empty when nothing was skipped: then no section
+    std::vector<unsigned char> provenance;  // empty when there is none: then no section
 };
 
 std::vector<unsigned char> encode_class_table(const std::vector<ClassDef>& classes, StringTable& strings) {
@@ -133,12 +142,41 @@ std::vector<unsigned char> encode_skipped(const std::vector<SkippedDef>& skipped
     return bytes;
 }
 
+std::vector<unsigned char> encode_provenance(const std::optional<ProvenanceDef>& provenance, StringTable& strings) {
+    if (!provenance) return {};
+    const ProvenanceDef& p = *provenance;
+    const size_t subsets_at = fmt::kProvenanceHeaderSize + p.splits.size() * fmt::kProvenanceSplitEntrySize;
+    std::vector<unsigned char> bytes(subsets_at + p.subsets.size() * fmt::kProvenanceSubsetEntrySize);
+    fmt::ProvenanceHeader h{};
+    for (size_t i = 0; i < fmt::kIdentityBytes; ++i)  // hex digits checked by check_contents
+        h.source_id[i] = static_cast<unsigned char>(std::stoi(p.source_id.substr(2 * i, 2), nullptr, 16));
+    h.shard_index = p.shard_index;
+    h.shard_count = p.shard_count;
+    h.split_count = static_cast<uint32_t>(p.splits.size());
+    h.split_entry_size = fmt::kProvenanceSplitEntrySize;
+    h.subset_count = static_cast<uint32_t>(p.subsets.size());
+    h.subset_entry_size = fmt::kProvenanceSubsetEntrySize;
+    fmt::encode_provenance_header(h, bytes.data());
+    for (size_t i = 0; i < p.splits.size(); ++i) {
+        const ProvenanceDef::Split& e = p.splits[i];
+        fmt::encode_provenance_split({strings.add(e.name), strings.add(e.source_split), strings.add(e.source_subset)},
+                                     bytes.data() + fmt::kProvenanceHeaderSize + i * fmt::kProvenanceSplitEntrySize);
+    }
+    for (size_t i = 0; i < p.subsets.size(); ++i) {
+        const ProvenanceDef::Subset& e = p.subsets[i];
+        fmt::encode_provenance_subset({strings.add(e.name), strings.add(e.source_subset)},
+                                      bytes.data() + subsets_at + i * fmt::kProvenanceSubsetEntrySize);
+    }
+    return bytes;
+}
+
 Metadata encode_metadata(const PackContents& c) {
     Metadata m;
     m.class_table = encode_class_table(c.classes, m.strings);
     for (const SplitDef& sp : c.splits) m.splits.push_back(encode_split(sp, m.strings));
     for (const SubsetDef& sub : c.subsets) m.subsets.push_back(encode_subset(sub, m.strings));
     m.skipped = encode_skipped(c.skipped, m.strings);
+    m.provenance = encode_provenance(c.provenance, m.strings);
     return m;
 }
 
@@ -242,6 +280,8 @@ void PackWriter::finish(const PackContents& contents) {
     for (const auto& s : m.subsets) append_section(directory, fmt::SectionKind::subset, s);
     // Optional: a 1.0 reader skips it and still reads everything else.
     if (!m.skipped.empty()) append_section(directory, fmt::SectionKind::skipped, m.skipped, 0);
+    // Optional too: a 1.0 or 1.1 reader skips it.
+    if (!m.provenance.empty()) append_section(directory, fmt::SectionKind::provenance, m.provenance, 0);
 
     // The directory, then the header at offset 0, which makes the file a pack.
     append_padding(64);
@@ -250,7 +290,9 @@ void PackWriter::finish(const PackContents& contents) {
     state_->buffer.insert(state_->buffer.end(), dir.begin(), dir.end());
     flush_all();
     state_->direct.reset();  // its writes are done; fsync on the other descriptor makes them durable
-    write_header(dir, directory_offset, directory.size());
+    // The lowest minor whose features the file uses (FORMAT.md §7).
+    write_header(dir, directory_offset, directory.size(),
+                 contents.provenance ? fmt::kVersionMinor : fmt::kVersionMinorWithoutProvenance);
 
     make_durable_and_visible();
 }
@@ -279,11 +321,12 @@ void PackWriter::append_section(std::vector<fmt::SectionEntry>& directory, fmt::
     if (state_->buffer.size() >= kWriteChunk) flush_pages();
 }
 
-void PackWriter::write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections) {
+void PackWriter::write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections,
+                              uint16_t version_minor) {
     fmt::FileHeader h{};
     std::memcpy(h.magic, fmt::kMagic, sizeof fmt::kMagic);
     h.version_major = fmt::kVersionMajor;
-    h.version_minor = fmt::kVersionMinor;
+    h.version_minor = version_minor;
     h.flags = 0;
     h.file_size = offset_;
     h.directory_offset = directory_offset;

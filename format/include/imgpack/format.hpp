@@ -18,7 +18,10 @@ static_assert(std::endian::native == std::endian::little,
 // --- file header: 64 bytes at offset 0 --------------------------------------------------------
 inline constexpr unsigned char kMagic[8] = {0x89, 'I', 'M', 'G', 'P', 'A', 'C', 'K'};
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 1;  // 1.1 added the skipped section (kind 6)
+inline constexpr uint16_t kVersionMinor = 2;  // 1.1 added the skipped section (kind 6), 1.2 provenance (kind 7)
+// v1 writers write the lowest minor whose features the file uses (FORMAT.md §7): 1.2 with a
+// provenance section, else 1.1, so a file without one is byte for byte what a 1.1 writer wrote.
+inline constexpr uint16_t kVersionMinorWithoutProvenance = 1;
 inline constexpr uint32_t kHeaderSize = 64;
 inline constexpr uint32_t kSectionEntrySize = 32;
 inline constexpr uint32_t kSectionAlign = 8;       // every section offset is a multiple of this
@@ -54,8 +57,9 @@ enum class SectionKind : uint32_t {
     subset = 4,      // one named subset: sorted record indices into one split
     blobs = 5,       // the image bytes
     skipped = 6,     // since 1.1, optional: input entries the converter left out, and why
+    provenance = 7,  // since 1.2, optional: the pack an export came from, and what it took
 };
-inline constexpr uint32_t kLastKnownSectionKind = 6;
+inline constexpr uint32_t kLastKnownSectionKind = 7;
 // Section flag bit 0: the reader must understand this section's kind to read the file.
 inline constexpr uint32_t kSectionRequired = 1u;
 
@@ -132,6 +136,31 @@ struct SkippedEntry {
     StringRef split;   // the split the entry would have gone to
     StringRef entry;   // where it was: "<archive>: <member>" as the converter names it
     StringRef reason;  // why it was left out
+};
+
+// --- provenance section (since 1.2; written with the required flag clear) --------------------
+// 40-byte header, then split_count split entries, then subset_count subset entries.
+inline constexpr uint32_t kProvenanceHeaderSize = 40;
+inline constexpr uint32_t kProvenanceSplitEntrySize = 24;
+inline constexpr uint32_t kProvenanceSubsetEntrySize = 16;
+inline constexpr size_t kIdentityBytes = 16;  // a pack identity (XXH3-128), canonical byte order
+struct ProvenanceHeader {
+    unsigned char source_id[kIdentityBytes];  // the source pack's identity (FORMAT.md §5.1)
+    uint32_t shard_index;        // K of --shard K/N; 0 when not sharded
+    uint32_t shard_count;        // N; 0 when not sharded
+    uint32_t split_count;
+    uint32_t split_entry_size;   // 24 in 1.2
+    uint32_t subset_count;
+    uint32_t subset_entry_size;  // 16 in 1.2
+};
+struct ProvenanceSplit {
+    StringRef name;           // a split of this file
+    StringRef source_split;   // the source split its records come from
+    StringRef source_subset;  // the source subset it was made of; empty: the whole split
+};
+struct ProvenanceSubset {
+    StringRef name;           // a subset of this file
+    StringRef source_subset;  // the source subset it was carried from; empty: drawn at export
 };
 
 // --- little-endian field access -------------------------------------------------------------
@@ -265,6 +294,42 @@ inline void encode_skipped_entry(const SkippedEntry& e, unsigned char* p) {
     encode_string_ref(e.reason, p + 16);
 }
 
+inline ProvenanceHeader decode_provenance_header(const unsigned char* p) {
+    ProvenanceHeader h;
+    std::memcpy(h.source_id, p, kIdentityBytes);
+    h.shard_index = load<uint32_t>(p + 16);
+    h.shard_count = load<uint32_t>(p + 20);
+    h.split_count = load<uint32_t>(p + 24);
+    h.split_entry_size = load<uint32_t>(p + 28);
+    h.subset_count = load<uint32_t>(p + 32);
+    h.subset_entry_size = load<uint32_t>(p + 36);
+    return h;
+}
+inline void encode_provenance_header(const ProvenanceHeader& h, unsigned char* p) {
+    std::memcpy(p, h.source_id, kIdentityBytes);
+    store(p + 16, h.shard_index);
+    store(p + 20, h.shard_count);
+    store(p + 24, h.split_count);
+    store(p + 28, h.split_entry_size);
+    store(p + 32, h.subset_count);
+    store(p + 36, h.subset_entry_size);
+}
+inline ProvenanceSplit decode_provenance_split(const unsigned char* p) {
+    return {decode_string_ref(p), decode_string_ref(p + 8), decode_string_ref(p + 16)};
+}
+inline void encode_provenance_split(const ProvenanceSplit& e, unsigned char* p) {
+    encode_string_ref(e.name, p);
+    encode_string_ref(e.source_split, p + 8);
+    encode_string_ref(e.source_subset, p + 16);
+}
+inline ProvenanceSubset decode_provenance_subset(const unsigned char* p) {
+    return {decode_string_ref(p), decode_string_ref(p + 8)};
+}
+inline void encode_provenance_subset(const ProvenanceSubset& e, unsigned char* p) {
+    encode_string_ref(e.name, p);
+    encode_string_ref(e.source_subset, p + 8);
+}
+
 inline constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 inline const char* section_kind_name(uint32_t kind) {
@@ -275,6 +340,7 @@ inline const char* section_kind_name(uint32_t kind) {
         case SectionKind::subset: return "subset";
         case SectionKind::blobs: return "blobs";
         case SectionKind::skipped: return "skipped";
+        case SectionKind::provenance: return "provenance";
     }
     return "unknown";
 }

@@ -105,6 +105,25 @@ struct SkippedInfo {
     std::string_view reason;
 };
 
+// Where a pack made by `imgpack export` came from (FORMAT.md §4.9): the source pack's identity and
+// what was taken from it. Views into the mapping, like SkippedInfo.
+struct ProvenanceSplit {
+    std::string_view name;           // a split of this pack
+    std::string_view source_split;   // the source split its records come from
+    std::string_view source_subset;  // the source subset it was made of; empty: the whole split
+};
+struct ProvenanceSubset {
+    std::string_view name;           // a subset of this pack
+    std::string_view source_subset;  // the source subset it was carried from; empty: drawn at export
+};
+struct Provenance {
+    std::string source_id;  // the source pack's identity, as Pack::id() gives it
+    uint32_t shard_index = 0, shard_count = 0;  // shard K of N; both 0 when not sharded
+    std::span<const ProvenanceSplit> splits;
+    std::span<const ProvenanceSubset> subsets;
+    bool sharded() const { return shard_count != 0; }
+};
+
 // One entry of the section directory, as found in the file.
 struct SectionInfo {
     uint32_t kind;
@@ -276,6 +295,11 @@ public:
     std::span<const SkippedInfo> skipped() const&;
     std::span<const SkippedInfo> skipped() const&& = delete;
 
+    // Where this pack came from, for a pack made by `imgpack export` (format 1.2); nullopt for
+    // any other pack. Its spans and views are valid while the mapping lives.
+    std::optional<Provenance> provenance() const&;
+    std::optional<Provenance> provenance() const&& = delete;
+
     // The section directory as found in the file (unknown optional kinds included).
     std::span<const SectionInfo> sections() const&;
     std::span<const SectionInfo> sections() const&& = delete;
@@ -390,6 +414,9 @@ struct State {
     // O(n log n) and O(log n) (a pack may hold up to 65,536 sections).
     std::vector<uint32_t> splits_by_name, subsets_by_name;
     std::vector<SkippedInfo> skipped;
+    std::optional<Provenance> provenance;  // its spans point into the two vectors below
+    std::vector<ProvenanceSplit> provenance_splits;
+    std::vector<ProvenanceSubset> provenance_subsets;
     const SectionInfo* blob_section = nullptr;
     // Open-time only: the strings section's checksum, advanced as string references are checked.
     std::unique_ptr<SectionHasher> strings_hash;
@@ -795,6 +822,48 @@ struct State {
         }
     }
 
+    void read_provenance() {
+        const SectionInfo* s = the_one(format::SectionKind::provenance);
+        if (!s) return;
+        const unsigned char* p = base + s->offset;
+        if (s->length < format::kProvenanceHeaderSize) fail("provenance section shorter than its header");
+        const format::ProvenanceHeader h = format::decode_provenance_header(p);
+        if (h.split_entry_size < format::kProvenanceSplitEntrySize ||
+            h.subset_entry_size < format::kProvenanceSubsetEntrySize)
+            fail("provenance section: entry sizes " + std::to_string(h.split_entry_size) + " and " +
+                 std::to_string(h.subset_entry_size) + " are below " + std::to_string(format::kProvenanceSplitEntrySize) +
+                 " and " + std::to_string(format::kProvenanceSubsetEntrySize));
+        const uint64_t splits_bytes = uint64_t{h.split_count} * h.split_entry_size;
+        const uint64_t subsets_bytes = uint64_t{h.subset_count} * h.subset_entry_size;
+        const uint64_t room = s->length - format::kProvenanceHeaderSize;
+        if (splits_bytes > room || subsets_bytes > room - splits_bytes)  // no overflow (rule of §2)
+            fail("provenance section: " + std::to_string(h.split_count) + " split and " +
+                 std::to_string(h.subset_count) + " subset entries overrun the section");
+        if (h.shard_count == 0 ? h.shard_index != 0 : h.shard_index >= h.shard_count)
+            fail("provenance section: shard " + std::to_string(h.shard_index) + "/" + std::to_string(h.shard_count) +
+                 " is not a shard (K < N, or both 0)");
+        Provenance out;
+        static const char* digits = "0123456789abcdef";
+        for (unsigned char b : h.source_id) out.source_id += {digits[b >> 4], digits[b & 15]};
+        out.shard_index = h.shard_index;
+        out.shard_count = h.shard_count;
+        const unsigned char* entries = p + format::kProvenanceHeaderSize;
+        for (uint32_t i = 0; i < h.split_count; ++i) {
+            format::ProvenanceSplit e = format::decode_provenance_split(entries + uint64_t{i} * h.split_entry_size);
+            auto what = [&] { return "provenance split entry " + std::to_string(i); };
+            provenance_splits.push_back({string(e.name, what), string(e.source_split, what), string(e.source_subset, what)});
+        }
+        entries += splits_bytes;
+        for (uint32_t i = 0; i < h.subset_count; ++i) {
+            format::ProvenanceSubset e = format::decode_provenance_subset(entries + uint64_t{i} * h.subset_entry_size);
+            auto what = [&] { return "provenance subset entry " + std::to_string(i); };
+            provenance_subsets.push_back({string(e.name, what), string(e.source_subset, what)});
+        }
+        out.splits = provenance_splits;
+        out.subsets = provenance_subsets;
+        provenance = std::move(out);
+    }
+
     void open(const std::string& file, const OpenOptions& options) {
         map(file, options);
         check_header();
@@ -806,6 +875,7 @@ struct State {
             read_splits();
             read_subsets();
             read_skipped();
+            read_provenance();
             check_checksum(strings_section, strings_hash->finish());
         } catch (const Error&) {
             check_deferred_checksums();
@@ -920,6 +990,7 @@ inline Subset Pack::subset(std::string_view name) const {
 }
 
 inline std::span<const SkippedInfo> Pack::skipped() const& { return state_->skipped; }
+inline std::optional<Provenance> Pack::provenance() const& { return state_->provenance; }
 inline std::span<const SectionInfo> Pack::sections() const& { return state_->sections; }
 
 inline bool Pack::verify_section(size_t index) const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,11 +51,28 @@ struct SkippedDef {
     std::string reason;
 };
 
+// Where a pack made from another one came from (FORMAT.md §4.9): the source's identity and what
+// was taken from it.
+struct ProvenanceDef {
+    std::string source_id;  // the source pack's identity: 32 lowercase hex digits (Pack::id())
+    uint32_t shard_index = 0, shard_count = 0;  // 0 and 0: not sharded
+    struct Split {
+        std::string name, source_split, source_subset;  // source_subset empty: the whole split
+    };
+    struct Subset {
+        std::string name, source_subset;  // source_subset empty: drawn at export
+    };
+    std::vector<Split> splits;
+    std::vector<Subset> subsets;
+};
+
 struct PackContents {
     std::vector<ClassDef> classes;
     std::vector<SplitDef> splits;
     std::vector<SubsetDef> subsets;
     std::vector<SkippedDef> skipped;  // written as an optional section only when non-empty
+    // Written as an optional section when present; the file is then format 1.2, else 1.1.
+    std::optional<ProvenanceDef> provenance;
 };
 
 class PackWriter {
@@ -86,7 +104,8 @@ private:
     void append_padding(uint64_t align);
     void flush_pages();  // queues the buffer's whole pages for writing; keeps the partial last page
     void flush_all();    // waits for the queued writes, then writes everything buffered
-    void write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections);
+    void write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections,
+                      uint16_t version_minor);
     void make_durable_and_visible();
     [[noreturn]] void fail_io(const std::string& what, int error) const;
 
