@@ -5,6 +5,8 @@
 
 #include <imgpack/reader.hpp>
 
+#include <sys/stat.h>
+
 #include <sstream>
 
 using test::cli;
@@ -153,4 +155,70 @@ TEST_CASE("cli: synth then convert, as the README shows") {
     CHECK(quiet.status == 0);
     CHECK(quiet.out.empty());
     CHECK(quiet.err.empty());
+}
+
+TEST_CASE("cli: output that cannot be written (a full disk behind >) is an error, not a silent exit 0") {
+    REQUIRE(test::fs::exists("/dev/full"));
+    const auto& d = test::synth_imagenet();
+    for (const std::string& command : {"ls --json " + quote(d.pack.string()) + " --split train", "info " + quote(d.pack.string())}) {
+        CAPTURE(command);
+        auto r = cli(command + " > /dev/full");
+        CHECK(r.status == 1);
+        CHECK(contains(r.err, "cannot write to standard output: No space left on device"));
+    }
+}
+
+TEST_CASE("cli: convert -f replaces a regular file only, never an input, a FIFO, or anything in an input folder") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    // Inputs of its own: a copy of the validation archive and labels, and a folder of test images.
+    test::fs::copy_file(d.s.val_tar, dir / "val.tar");
+    test::fs::copy_file(d.s.val_labels, dir / "labels.txt");
+    test::fs::create_hard_link(dir / "labels.txt", dir / "labels-link.txt");
+    test::fs::create_directory(dir / "test");
+    for (const auto& name : test::SynthImageNet::sorted_names(d.test_dir))
+        test::fs::copy_file(d.test_dir / name, dir / "test" / name);
+    const auto val_bytes = test::read_file(dir / "val.tar");
+    const std::string inputs = " --val " + quote((dir / "val.tar").string()) + " --val-labels " +
+                               quote((dir / "labels.txt").string()) + " --test " + quote((dir / "test").string());
+    auto convert = [&](const test::fs::path& out) { return cli("convert -q -f" + inputs + " -o " + quote(out.string())); };
+
+    // The cases: -o an input archive, -o a FIFO.
+    auto r = convert(dir / "val.tar");
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "is the input given as --val"));
+    CHECK(test::read_file(dir / "val.tar") == val_bytes);
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    r = convert(dir / "fifo");
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "is a FIFO (named pipe)"));
+    struct stat st {};
+    REQUIRE(::lstat((dir / "fifo").c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    // Cases of the same class: another name (a hard link) of the labels; a place in the --test folder.
+    r = convert(dir / "labels-link.txt");
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "is the input given as --val-labels"));
+    r = convert(dir / "test" / "p.imgpack");
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "is inside the folder given as --test"));
+    CHECK(test::SynthImageNet::sorted_names(dir / "test") == test::SynthImageNet::sorted_names(d.test_dir));
+    CHECK(test::temporaries(dir.path()).empty());
+    // A regular file that is no input is replaced.
+    test::write_text(dir / "old.imgpack", "old");
+    r = convert(dir / "old.imgpack");
+    CHECK(r.status == 0);
+    CHECK_NOTHROW(imgpack::Pack::open((dir / "old.imgpack").string()));
+}
+
+TEST_CASE("cli: convert writes to a destination name of 253 bytes (the temporary name is short)") {
+    const auto& d = test::synth_imagenet();
+    test::TempDir dir;
+    const auto out = dir / (std::string(245, 'n') + ".imgpack");
+    REQUIRE(out.filename().string().size() == 253);
+    auto r = cli("convert -q --val " + quote(d.s.val_tar.string()) + " -o " + quote(out.string()));
+    CHECK(r.status == 0);
+    CHECK(r.err.empty());
+    CHECK_NOTHROW(imgpack::Pack::open(out.string()));
+    CHECK(test::temporaries(dir.path()).empty());
 }
