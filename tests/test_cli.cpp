@@ -1,12 +1,10 @@
 // The CLI as a user runs it: output formats, exit codes, and messages.
 #include <doctest/doctest.h>
 
+#include "named_pack.hpp"
 #include "synth_fixture.hpp"
 
-#include <imgpack/pack_writer.hpp>
 #include <imgpack/reader.hpp>
-
-#include <xxhash.h>
 
 #include <sys/stat.h>
 
@@ -26,27 +24,6 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A pack of one split whose records have these names (any bytes), one image byte each, and
-// these skipped entries (split, entry, reason).
-void write_named_pack(const test::fs::path& out, const std::string& split, std::vector<std::string> names,
-                      const std::vector<imgpack::SkippedDef>& skipped = {}) {
-    std::sort(names.begin(), names.end());
-    imgpack::PackWriter w(out, false);
-    imgpack::PackContents c;
-    c.splits.push_back({split, {}});
-    for (const std::string& n : names) {
-        const unsigned char byte = 0xd8;
-        imgpack::RecordDef r;
-        r.name = n;
-        r.blob_offset = w.append_blob({&byte, 1});
-        r.blob_size = 1;
-        r.xxh3 = XXH3_64bits(&byte, 1);
-        c.splits[0].records.push_back(r);
-    }
-    c.skipped = skipped;
-    w.finish(c);
-}
 
 // Whether `text` is well-formed UTF-8, as iconv (not our code) judges it.
 bool valid_utf8(const std::string& text) {
@@ -269,7 +246,7 @@ TEST_CASE("cli: --json output is valid UTF-8 whatever bytes a name holds (ill-fo
     for (const auto& [name, shown] : names) raw.push_back(name);
     // The pack's own file name is not UTF-8 either, and a skipped entry holds such bytes.
     const auto pack = dir / "pack-\xff.imgpack";
-    write_named_pack(pack, "test", raw, {{"test", "test.tar: \xff\xfe.JPEG", "not a JPEG \xe9"}});
+    test::write_named_pack(pack, "test", raw, {}, {{"test", "test.tar: \xff\xfe.JPEG", "not a JPEG \xe9"}});
 
     auto ls = cli("ls --json " + quote(pack.string()) + " --split test");
     REQUIRE(ls.status == 0);

@@ -5,18 +5,13 @@
 #include <doctest/doctest.h>
 
 #include "helpers.hpp"
+#include "named_pack.hpp"
 
 #include "submission.hpp"
 
 #include <imgpack/pack_writer.hpp>
 #include <imgpack/reader.hpp>
 
-#include <xxhash.h>
-
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <cstdio>
 
 namespace {
@@ -36,23 +31,12 @@ std::vector<std::string> test_names(size_t first, size_t last) {
 }
 
 // A pack with 5 classes and a test split of `names`, and these skipped test entries.
-fs::path make_pack(const fs::path& out, std::vector<std::string> names, const std::vector<std::string>& skipped = {}) {
-    std::sort(names.begin(), names.end());
-    imgpack::PackWriter w(out, false);
-    imgpack::PackContents c;
-    for (int k = 0; k < 5; ++k) c.classes.push_back({"n0000000" + std::to_string(k), ""});
-    c.splits.push_back({"test", {}});
-    const unsigned char byte = 0xd8;
-    for (const std::string& n : names) {
-        imgpack::RecordDef r;
-        r.name = n;
-        r.blob_offset = w.append_blob({&byte, 1});
-        r.blob_size = 1;
-        r.xxh3 = XXH3_64bits(&byte, 1);
-        c.splits[0].records.push_back(r);
-    }
-    for (const std::string& k : skipped) c.skipped.push_back({"test", "ILSVRC2012_img_test.tar: " + k, "not a JPEG"});
-    w.finish(c);
+fs::path make_pack(const fs::path& out, const std::vector<std::string>& names, const std::vector<std::string>& skipped = {}) {
+    std::vector<imgpack::ClassDef> classes;
+    for (int k = 0; k < 5; ++k) classes.push_back({"n0000000" + std::to_string(k), ""});
+    std::vector<imgpack::SkippedDef> entries;
+    for (const std::string& k : skipped) entries.push_back({"test", "ILSVRC2012_img_test.tar: " + k, "not a JPEG"});
+    test::write_named_pack(out, "test", names, classes, entries);
     return out;
 }
 
