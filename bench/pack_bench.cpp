@@ -113,9 +113,9 @@ double resident_share(const std::string& path) {
     const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     const size_t pages = (p.file_size() + page - 1) / page;
     // The mapping's base, found through a record: its data pointer minus its file offset.
-    const imgpack::Split* s = nullptr;
+    std::optional<imgpack::Split> s;
     for (const imgpack::Split& x : p.splits())
-        if (!x.empty()) s = &x;
+        if (!x.empty()) s = x;
     if (!s) return 1.0;
     imgpack::Record r = (*s)[0];
     const unsigned char* base = r.data.data() - r.offset;
@@ -183,10 +183,10 @@ void bench_open(const std::string& path, unsigned opens) {
     for (unsigned i = 0; i < std::min(opens, 7u); ++i)
         h.push_back(seconds_of([&] {
             bytes = 0;
-            for (const imgpack::SectionInfo& sec : p.sections())
-                if (sec.kind != static_cast<uint32_t>(imgpack::format::SectionKind::blobs)) {
-                    if (!p.verify_section(sec)) throw std::runtime_error("a metadata section fails its checksum");
-                    bytes += sec.length;
+            for (size_t i = 0; i < p.sections().size(); ++i)
+                if (p.sections()[i].kind != static_cast<uint32_t>(imgpack::format::SectionKind::blobs)) {
+                    if (!p.verify_section(i)) throw std::runtime_error("a metadata section fails its checksum");
+                    bytes += p.sections()[i].length;
                 }
         }));
     Spread hs = spread(h);
@@ -311,9 +311,9 @@ int run_index(const Options& o) {
 int run_fresh_read(const Options& o) {
     // The records to read: the same random (split, index) list for every file.
     imgpack::Pack first = imgpack::Pack::open(o.packs[0]);
-    const imgpack::Split* split = nullptr;
+    std::optional<imgpack::Split> split;
     for (const imgpack::Split& s : first.splits())
-        if (!split || s.size() > split->size()) split = &s;
+        if (!split || s.size() > split->size()) split = s;
     if (!split || split->empty()) throw std::runtime_error(o.packs[0] + " has no records");
     const std::string split_name(split->name());
     std::vector<double> resident;  // % of each file in the page cache before the timing
@@ -342,7 +342,7 @@ int run_fresh_read(const Options& o) {
         for (uint32_t i : idx) bytes_per_round += (*split)[i].data.size();
         for (size_t f = 0; f < o.packs.size(); ++f) {
             imgpack::Pack p = imgpack::Pack::open(o.packs[f]);  // a new mapping: no page-table entries yet
-            const imgpack::Split& s = p.split(split_name);
+            const imgpack::Split s = p.split(split_name);
             auto pass = [&] {
                 for (uint32_t i : idx) {
                     imgpack::Record r = s[i];

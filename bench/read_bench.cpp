@@ -254,9 +254,8 @@ using imgpack::bench::spread;
 // `huge` is a byte-identical copy of the pack, opened with OpenOptions::huge_pages.
 struct Dataset {
     std::string pack_path, huge_path;
-    imgpack::Pack pack, huge;
-    const imgpack::Split* train = nullptr;
-    const imgpack::Split* huge_train = nullptr;
+    std::optional<imgpack::Pack> pack, huge;  // set by load(): a Pack is never empty
+    std::optional<imgpack::Split> train, huge_train;
     std::vector<std::string> files;
     uint64_t bytes = 0;
     size_t largest = 0;
@@ -280,9 +279,9 @@ Dataset load(const fs::path& dir) {
     drop_from_page_cache(d.pack_path);
     drop_from_page_cache(d.huge_path);
     d.pack = imgpack::Pack::open(d.pack_path);
-    d.train = &d.pack.split("train");
+    d.train = d.pack->split("train");
     d.huge = imgpack::Pack::open(d.huge_path, {.huge_pages = true});
-    d.huge_train = &d.huge.split("train");
+    d.huge_train = d.huge->split("train");
     d.files.reserve(d.train->size());
     for (imgpack::Record r : *d.train) {
         d.files.push_back((dir / "train" / r.wnid / r.name).string());
@@ -432,9 +431,9 @@ void bench_find(const Dataset& d, unsigned seed) {
 
 void print_data(const Dataset& d) {
     std::printf("images:  %zu in %zu classes, %.1f MiB of JPEG (mean %.1f KiB, largest %.1f KiB)\n",
-                d.train->size(), d.pack.class_count(), double(d.bytes) / (1 << 20),
+                d.train->size(), d.pack->class_count(), double(d.bytes) / (1 << 20),
                 double(d.bytes) / double(d.train->size()) / 1024, double(d.largest) / 1024);
-    std::printf("pack:    %s, %.1f MiB\n", d.pack_path.c_str(), double(d.pack.file_size()) / (1 << 20));
+    std::printf("pack:    %s, %.1f MiB\n", d.pack_path.c_str(), double(d.pack->file_size()) / (1 << 20));
 }
 
 int run(const Options& o) {

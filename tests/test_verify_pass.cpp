@@ -12,8 +12,9 @@
 namespace {
 
 imgpack::cli::BlobCheck check(const imgpack::Pack& pack, unsigned threads) {
-    for (const imgpack::SectionInfo& s : pack.sections())
-        if (s.kind == uint32_t(imgpack::format::SectionKind::blobs)) return imgpack::cli::check_blobs(pack, s, threads);
+    for (size_t s = 0; s < pack.sections().size(); ++s)
+        if (pack.sections()[s].kind == uint32_t(imgpack::format::SectionKind::blobs))
+            return imgpack::cli::check_blobs(pack, s, threads);
     FAIL("no blob section");
     return {};
 }

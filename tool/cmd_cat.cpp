@@ -22,7 +22,7 @@ void add_cat(CLI::App& app) {
     by_index->excludes(by_name);
     cmd->callback([a, by_index] {
         Pack pack = Pack::open(a->path);
-        const Split& split = pack.split(a->split);
+        const Split split = pack.split(a->split);
         size_t i = a->index;
         if (by_index->count() == 0) {
             if (a->name.empty()) throw std::runtime_error("imgpack cat: give --index or --name");

@@ -58,7 +58,7 @@ const char* unsafe_component(std::string_view s) {
 std::string errno_text(int e) { return std::strerror(e); }
 
 struct Job {
-    const Split* split = nullptr;
+    std::optional<Split> split;
     std::vector<uint32_t> indices;  // split indices of the records to write
 };
 
@@ -295,13 +295,13 @@ void add_extract(CLI::App& app) {
         std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit is then a write error (EFBIG), reported
         Pack pack = Pack::open(a->path);
         Job job;
-        job.split = &pack.split(a->split);
+        job.split = pack.split(a->split);
         if (a->subset.empty()) {
             job.indices.resize(job.split->size());
             for (size_t i = 0; i < job.indices.size(); ++i) job.indices[i] = static_cast<uint32_t>(i);
         } else {
-            const Subset& subset = pack.subset(a->subset);
-            if (&subset.split() != job.split)
+            const Subset subset = pack.subset(a->subset);
+            if (subset.split().name() != job.split->name())
                 throw std::runtime_error("imgpack: subset '" + a->subset + "' is a subset of split '" +
                                          std::string(subset.split().name()) + "', not '" + a->split + "'");
             job.indices.resize(subset.size());

@@ -17,13 +17,13 @@ void print_json(const Pack& pack) {
                       "\",\"file_size\":" + std::to_string(pack.file_size()) +
                       ",\"classes\":" + std::to_string(pack.class_count()) + ",\"splits\":[";
     for (size_t i = 0; i < pack.splits().size(); ++i) {
-        const Split& s = pack.splits()[i];
+        const Split s = pack.splits()[i];
         out += (i ? "," : "") + std::string("{\"name\":") + json_string(s.name()) +
                ",\"records\":" + std::to_string(s.size()) + ",\"bytes\":" + std::to_string(s.blob_bytes()) + "}";
     }
     out += "],\"subsets\":[";
     for (size_t i = 0; i < pack.subsets().size(); ++i) {
-        const Subset& s = pack.subsets()[i];
+        const Subset s = pack.subsets()[i];
         out += (i ? "," : "") + std::string("{\"name\":") + json_string(s.name()) +
                ",\"split\":" + json_string(s.split().name()) + ",\"records\":" + std::to_string(s.size()) +
                ",\"origin\":" + json_string(s.origin()) + "}";

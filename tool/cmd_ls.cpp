@@ -44,13 +44,13 @@ void add_ls(CLI::App& app) {
     cmd->add_flag("--json", a->json, "One JSON object per line");
     cmd->callback([a] {
         Pack pack = Pack::open(a->path);
-        const Split& split = pack.split(a->split);
+        const Split split = pack.split(a->split);
         if (a->subset.empty()) {
             for (Record r : split) print_record(r, a->json);
             return;
         }
-        const Subset& subset = pack.subset(a->subset);
-        if (&subset.split() != &split)
+        const Subset subset = pack.subset(a->subset);
+        if (subset.split().name() != split.name())
             throw std::runtime_error("imgpack: subset '" + a->subset + "' is a subset of split '" +
                                      std::string(subset.split().name()) + "', not '" + a->split + "'");
         for (Record r : subset) print_record(r, a->json);

@@ -37,8 +37,8 @@ void add_verify(CLI::App& app) {
         size_t records = 0;
         for (const Split& s : pack.splits()) records += s.size();
         BlobCheck check;  // a pack without a blob section has no records either
-        for (const SectionInfo& s : pack.sections())
-            if (s.kind == uint32_t(format::SectionKind::blobs)) check = check_blobs(pack, s, jobs);
+        for (size_t s = 0; s < pack.sections().size(); ++s)
+            if (pack.sections()[s].kind == uint32_t(format::SectionKind::blobs)) check = check_blobs(pack, s, jobs);
         const std::vector<RecordFailure>& failures = check.corrupt;
         const bool blob_section_ok = check.section_ok;
         for (const RecordFailure& f : failures) {

@@ -82,7 +82,7 @@ int32_t parse_label(const Pack& pack, const std::string& token, const std::strin
 }  // namespace
 
 void check_test_split(const Pack& pack, size_t test_images) {
-    const Split* test = pack.find_split("test");
+    const std::optional<Split> test = pack.find_split("test");
     if (!test || test->empty()) throw std::runtime_error("imgpack: " + pack.path() + " has no test split");
     // Names are unique and sorted, so the split is complete exactly when it holds every expected
     // number and nothing else; then record i is ILSVRC2012_test_<i + 1>.
@@ -117,7 +117,7 @@ void check_test_split(const Pack& pack, size_t test_images) {
 
 std::string make_submission(const Pack& pack, const std::filesystem::path& predictions, size_t test_images) {
     check_test_split(pack, test_images);
-    const Split* test = pack.find_split("test");
+    const std::optional<Split> test = pack.find_split("test");
     if (pack.class_count() == 0) throw std::runtime_error("imgpack: " + pack.path() + " has no class table");
     std::ifstream in(predictions);
     if (!in) throw std::runtime_error("imgpack: cannot read " + predictions.string());

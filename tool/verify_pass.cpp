@@ -30,7 +30,8 @@ constexpr size_t kReadAheadChunks = 8;
 
 class OnePass {
 public:
-    OnePass(const Pack& pack, const SectionInfo& blob_section) : pack_(pack), section_(blob_section) {
+    OnePass(const Pack& pack, size_t blob_section)
+        : pack_(pack), section_index_(blob_section), section_(pack.sections()[blob_section]) {
         for (const Split& split : pack.splits()) splits_.push_back(split);
         for (size_t s = 0; s < splits_.size(); ++s) {
             for (size_t i = 0; i < splits_[s].size(); ++i) {
@@ -69,7 +70,7 @@ public:
         result.record_bytes = bytes_.load();
         // Without a record's bytes to find the section by, it is hashed on its own (it then holds
         // no image bytes, only what a writer put there besides them).
-        result.section_ok = section_bytes_ ? XXH3_64bits_digest(&hash_) == section_.xxh3 : pack_.verify_section(section_);
+        result.section_ok = section_bytes_ ? XXH3_64bits_digest(&hash_) == section_.xxh3 : pack_.verify_section(section_index_);
         return result;
     }
 
@@ -136,6 +137,7 @@ private:
     }
 
     const Pack& pack_;
+    const size_t section_index_;
     const SectionInfo& section_;
     std::vector<Split> splits_;
     const unsigned char* section_bytes_ = nullptr;  // the mapped section, found through a record
@@ -154,7 +156,7 @@ private:
 
 }  // namespace
 
-BlobCheck check_blobs(const Pack& pack, const SectionInfo& blob_section, unsigned threads) {
+BlobCheck check_blobs(const Pack& pack, size_t blob_section, unsigned threads) {
     return OnePass(pack, blob_section).run(std::max(1u, threads));
 }
 

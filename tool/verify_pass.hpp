@@ -29,7 +29,8 @@ struct BlobCheck {
     uint64_t record_bytes = 0;           // image bytes checked
 };
 
-// Checks every record of `pack` and `blob_section` (its directory entry) on `threads` threads.
-BlobCheck check_blobs(const Pack& pack, const SectionInfo& blob_section, unsigned threads);
+// Checks every record of `pack` and the blob section (`blob_section`: its index in Pack::sections())
+// on `threads` threads.
+BlobCheck check_blobs(const Pack& pack, size_t blob_section, unsigned threads);
 
 }  // namespace imgpack::cli

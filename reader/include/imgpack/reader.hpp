@@ -2,9 +2,26 @@
 // string reference and subset index once at open, then serves records with no copies.
 //
 //   imgpack::Pack pack = imgpack::Pack::open("imagenet.imgpack");
-//   const imgpack::Split& train = pack.split("train");
-//   imgpack::Record r = train[42];          // O(1): r.data, r.label, r.wnid, r.name, r.width ...
+//   imgpack::Split train = pack.split("train");   // a view: it keeps the file mapped
+//   imgpack::Record r = train[42];                // O(1): r.data, r.label, r.wnid, r.name, ...
 //   for (imgpack::Record r : pack.subset("1pct")) { ... }   // a view into train, no copies
+//
+// Lifetimes. Pack, Split, Subset and the Splits/Subsets lists share ownership of one mapping:
+// copy them freely, keep a Split or a Subset after the Pack that gave it is gone; the file stays
+// mapped while any of them lives. None has a default constructor or a move (a moved-from one is
+// a copy), so none is ever empty. What they hand out is a plain view into the mapping, like
+// std::string_view: a Record, ClassInfo or SkippedInfo, every string_view and span in them, and
+// the spans classes(), skipped() and sections() return are valid while the mapping lives, that
+// is while any Pack, Split or Subset sharing it does (a second Pack::open of the same file makes
+// a new mapping). Iterators are valid while the Split, Subset or list they came from lives;
+// begin() of a temporary does not compile.
+//
+// The file under the mapping. Pack::open opens the path once and maps what it opened, so it sees
+// one file whole: a pack replaced by rename (as `imgpack convert` and PackWriter replace one) is
+// seen old or new, never mixed, and a Pack keeps reading the file it opened, even once renamed
+// over or deleted. A mapped file must not be truncated or written in place: a read of a page that
+// truncation removed raises SIGBUS (as with LMDB or any other mmap reader), and bytes changed in
+// place are read unchecked. Replace a pack by writing a new file and renaming it over the old.
 //
 // Needs the C++20 standard library, POSIX (mmap) and xxHash's header. All reads are const and
 // touch no shared mutable state, so one Pack may be used from many threads at once.
@@ -49,7 +66,8 @@ struct ClassInfo {
     std::string_view name;  // may be empty
 };
 
-// One record of a split. Views into the mapping: valid while any Pack of that file lives.
+// One record of a split: a plain value of views into the mapping, valid while the mapping lives
+// (while any Pack, Split or Subset sharing it does; see the top of this file).
 struct Record {
     uint32_t index = 0;               // position in its split (sorted by name)
     std::string_view name;            // file name, e.g. "n01440764_10026.JPEG"
@@ -58,8 +76,8 @@ struct Record {
     int32_t label = format::kUnlabeled;
     std::string_view wnid;            // empty when unlabeled
     uint16_t width = 0, height = 0;
-    format::Codec codec = format::Codec::unknown;
-    format::ColorSpace color_space = format::ColorSpace::unknown;
+    format::Codec codec = format::Codec::unknown;  // a value this reader does not know reads as unknown
+    format::ColorSpace color_space = format::ColorSpace::unknown;  // likewise
     uint32_t flags = 0;
     uint64_t xxh3 = 0;                // checksum of data, as stored
 
@@ -80,112 +98,6 @@ struct OpenOptions {
     bool huge_pages = false;
 };
 
-namespace detail {
-
-struct State;
-
-// Index-based iterator over anything with size() and operator[] returning Record.
-template <class Container>
-class RecordIterator {
-public:
-    using iterator_category = std::input_iterator_tag;
-    using iterator_concept = std::random_access_iterator_tag;
-    using value_type = Record;
-    using difference_type = std::ptrdiff_t;
-    using reference = Record;
-
-    RecordIterator() = default;
-    RecordIterator(const Container* c, size_t i) : c_(c), i_(i) {}
-    Record operator*() const { return (*c_)[i_]; }
-    Record operator[](difference_type n) const { return (*c_)[i_ + n]; }
-    RecordIterator& operator++() { ++i_; return *this; }
-    RecordIterator operator++(int) { auto t = *this; ++i_; return t; }
-    RecordIterator& operator--() { --i_; return *this; }
-    RecordIterator operator--(int) { auto t = *this; --i_; return t; }
-    RecordIterator& operator+=(difference_type n) { i_ += n; return *this; }
-    RecordIterator& operator-=(difference_type n) { i_ -= n; return *this; }
-    friend RecordIterator operator+(RecordIterator a, difference_type n) { return a += n; }
-    friend RecordIterator operator+(difference_type n, RecordIterator a) { return a += n; }
-    friend RecordIterator operator-(RecordIterator a, difference_type n) { return a -= n; }
-    friend difference_type operator-(const RecordIterator& a, const RecordIterator& b) {
-        return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
-    }
-    friend bool operator==(const RecordIterator& a, const RecordIterator& b) { return a.i_ == b.i_; }
-    friend auto operator<=>(const RecordIterator& a, const RecordIterator& b) { return a.i_ <=> b.i_; }
-
-private:
-    const Container* c_ = nullptr;
-    size_t i_ = 0;
-};
-
-}  // namespace detail
-
-// A split: a fixed-width record array sorted by file name.
-class Split {
-public:
-    std::string_view name() const { return name_; }
-    size_t size() const { return count_; }
-    bool empty() const { return count_ == 0; }
-    uint64_t blob_bytes() const { return blob_bytes_; }  // sum of the records' data sizes
-
-    // Record i, no bounds check (i < size()).
-    Record operator[](size_t i) const;
-    // Record i; throws Error when i >= size().
-    Record at(size_t i) const {
-        if (i >= count_)
-            throw Error("imgpack: split '" + std::string(name_) + "' has " + std::to_string(count_) +
-                        " records, no record " + std::to_string(i));
-        return (*this)[i];
-    }
-    // The file name of record i, without decoding the rest of it.
-    std::string_view name_at(size_t i) const;
-    // Binary search by file name: the record's index, or nullopt.
-    std::optional<size_t> find(std::string_view file_name) const;
-
-    using iterator = detail::RecordIterator<Split>;
-    iterator begin() const { return {this, 0}; }
-    iterator end() const { return {this, count_}; }
-
-private:
-    friend struct detail::State;
-    const detail::State* state_ = nullptr;
-    std::string_view name_;
-    const unsigned char* records_ = nullptr;
-    size_t count_ = 0;
-    size_t stride_ = format::kRecordSize;
-    uint64_t blob_bytes_ = 0;
-};
-
-// A named subset: sorted record indices into one split. A view, never a copy.
-class Subset {
-public:
-    std::string_view name() const { return name_; }
-    std::string_view origin() const { return origin_; }  // how it was made; may be empty
-    const Split& split() const { return *split_; }
-    size_t size() const { return count_; }
-    bool empty() const { return count_ == 0; }
-    // The split index of the subset's i-th record (i < size()).
-    uint32_t index(size_t i) const { return format::load<uint32_t>(indices_ + 4 * i); }
-    Record operator[](size_t i) const { return (*split_)[index(i)]; }
-    Record at(size_t i) const {
-        if (i >= count_)
-            throw Error("imgpack: subset '" + std::string(name_) + "' has " + std::to_string(count_) +
-                        " records, no record " + std::to_string(i));
-        return (*this)[i];
-    }
-
-    using iterator = detail::RecordIterator<Subset>;
-    iterator begin() const { return {this, 0}; }
-    iterator end() const { return {this, count_}; }
-
-private:
-    friend struct detail::State;
-    std::string_view name_, origin_;
-    const Split* split_ = nullptr;
-    const unsigned char* indices_ = nullptr;
-    size_t count_ = 0;
-};
-
 // An input entry the converter left out of the pack (with --on-bad-image=skip), and why.
 struct SkippedInfo {
     std::string_view split;
@@ -204,6 +116,221 @@ struct SectionInfo {
 };
 
 namespace detail {
+struct State;
+template <class Container, class Value>
+class IndexIterator;
+// What open() found for one split and for one subset: a Split or a Subset is this plus a share
+// of the mapping's ownership.
+struct SplitFields {
+    std::string_view name;
+    const unsigned char* records = nullptr;
+    size_t count = 0;
+    size_t stride = format::kRecordSize;
+    uint64_t blob_bytes = 0;
+};
+struct SubsetFields {
+    std::string_view name, origin;
+    size_t split = 0;  // index into the pack's splits
+    const unsigned char* indices = nullptr;
+    size_t count = 0;
+};
+// begin() and end() of a view that has size() and operator[] (Split, Subset, the lists): only of
+// a named view, since an iterator into a temporary one would dangle. A range-for over a
+// temporary still works: it names the temporary first.
+template <class View, class Value>
+class IndexRange {
+public:
+    using iterator = IndexIterator<View, Value>;
+    iterator begin() const& { return {view(), 0}; }
+    iterator end() const& { return {view(), view()->size()}; }
+    iterator begin() const&& = delete;
+    iterator end() const&& = delete;
+
+private:
+    const View* view() const { return static_cast<const View*>(this); }
+};
+}  // namespace detail
+
+template <class View>
+class List;
+
+// A split: a fixed-width record array sorted by file name. Keeps the mapping alive.
+class Split : public detail::IndexRange<Split, Record> {
+public:
+    Split(const Split&) = default;  // copies share the mapping; no move: a moved-from Split stays whole
+    Split& operator=(const Split&) = default;
+
+    std::string_view name() const { return f_.name; }
+    size_t size() const { return f_.count; }
+    bool empty() const { return f_.count == 0; }
+    uint64_t blob_bytes() const { return f_.blob_bytes; }  // sum of the records' data sizes
+
+    // Record i, no bounds check (i < size()).
+    Record operator[](size_t i) const;
+    // Record i; throws Error when i >= size().
+    Record at(size_t i) const;
+    // The file name of record i (i < size()), without decoding the rest of it.
+    std::string_view name_at(size_t i) const;
+    // Binary search by file name: the record's index, or nullopt.
+    std::optional<size_t> find(std::string_view file_name) const;
+
+private:
+    friend class Pack;
+    friend class Subset;
+    friend class List<Split>;
+    Split(std::shared_ptr<const detail::State> state, size_t index);
+    std::shared_ptr<const detail::State> state_;
+    detail::SplitFields f_;
+};
+
+// A named subset: sorted record indices into one split. A view, never a copy; keeps the mapping
+// alive.
+class Subset : public detail::IndexRange<Subset, Record> {
+public:
+    Subset(const Subset&) = default;  // as Split: copies share the mapping, no move
+    Subset& operator=(const Subset&) = default;
+
+    std::string_view name() const { return f_.name; }
+    std::string_view origin() const { return f_.origin; }  // how it was made; may be empty
+    Split split() const { return split_; }  // the split it indexes
+    size_t size() const { return f_.count; }
+    bool empty() const { return f_.count == 0; }
+    // The split index of the subset's i-th record (i < size()).
+    uint32_t index(size_t i) const { return format::load<uint32_t>(f_.indices + 4 * i); }
+    // The subset's i-th record, no bounds check (i < size()).
+    Record operator[](size_t i) const { return split_[index(i)]; }
+    // The subset's i-th record; throws Error when i >= size().
+    Record at(size_t i) const;
+
+private:
+    friend class Pack;
+    friend class List<Subset>;
+    Subset(const std::shared_ptr<const detail::State>& state, size_t index);
+    Split split_;
+    detail::SubsetFields f_;
+};
+
+// The splits or the subsets of a pack, in the directory's order (Pack::splits(), subsets()).
+// Keeps the mapping alive, and gives each element by value.
+template <class View>
+class List : public detail::IndexRange<List<View>, View> {
+public:
+    List(const List&) = default;
+    List& operator=(const List&) = default;
+
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    View operator[](size_t i) const { return View(state_, i); }  // i < size()
+
+private:
+    friend class Pack;
+    List(std::shared_ptr<const detail::State> state, size_t size) : state_(std::move(state)), size_(size) {}
+    std::shared_ptr<const detail::State> state_;
+    size_t size_;
+};
+using Splits = List<Split>;
+using Subsets = List<Subset>;
+
+// An open pack. Cheap to copy (copies share one mapping); the mapping lives while any copy, or
+// any Split or Subset taken from one, does.
+class Pack {
+public:
+    // Maps and validates the file; throws Error naming the file and the first problem found.
+    static Pack open(const std::string& path, const OpenOptions& options = {});
+
+    Pack(const Pack&) = default;  // no default constructor and no move: a Pack is never empty
+    Pack& operator=(const Pack&) = default;
+
+    std::string path() const;
+    uint64_t file_size() const;
+    uint16_t version_major() const;
+    uint16_t version_minor() const;
+    uint32_t blob_align() const;
+
+    size_t class_count() const;
+    // Views into the mapping; of a temporary Pack they would dangle, so that does not compile.
+    std::span<const ClassInfo> classes() const&;
+    std::span<const ClassInfo> classes() const&& = delete;
+    // The class index of a WNID, or nullopt.
+    std::optional<int32_t> find_class(std::string_view wnid) const;
+
+    Splits splits() const;
+    std::optional<Split> find_split(std::string_view name) const;
+    Split split(std::string_view name) const;  // throws Error when there is no such split
+
+    Subsets subsets() const;
+    std::optional<Subset> find_subset(std::string_view name) const;
+    Subset subset(std::string_view name) const;  // throws Error when there is no such subset
+
+    // Input entries the converter left out (--on-bad-image=skip), in the order FORMAT.md §5 gives;
+    // empty when none were, and for files older than format 1.1.
+    std::span<const SkippedInfo> skipped() const&;
+    std::span<const SkippedInfo> skipped() const&& = delete;
+
+    // The section directory as found in the file (unknown optional kinds included).
+    std::span<const SectionInfo> sections() const&;
+    std::span<const SectionInfo> sections() const&& = delete;
+
+    // Checks the XXH3-64 of sections()[index] against the directory (open() already did this for
+    // every metadata section; this is how the blob section's own checksum is checked). Takes an
+    // index, not a SectionInfo, so that only ranges open() validated are ever read; throws Error
+    // when index >= sections().size().
+    bool verify_section(size_t index) const;
+
+private:
+    explicit Pack(std::shared_ptr<const detail::State> state) : state_(std::move(state)) {}
+    std::shared_ptr<const detail::State> state_;
+};
+
+// ================================================================================================
+// Implementation: nothing below is part of the API.
+// ================================================================================================
+
+namespace detail {
+
+// Index-based iterator over anything with operator[] returning Value by value.
+template <class Container, class Value>
+class IndexIterator {
+public:
+    using iterator_category = std::input_iterator_tag;
+    using iterator_concept = std::random_access_iterator_tag;
+    using value_type = Value;
+    using difference_type = std::ptrdiff_t;
+    using reference = Value;
+
+    IndexIterator() = default;
+    IndexIterator(const Container* c, size_t i) : c_(c), i_(i) {}
+    Value operator*() const { return (*c_)[i_]; }
+    Value operator[](difference_type n) const { return (*c_)[i_ + n]; }
+    IndexIterator& operator++() { ++i_; return *this; }
+    IndexIterator operator++(int) { auto t = *this; ++i_; return t; }
+    IndexIterator& operator--() { --i_; return *this; }
+    IndexIterator operator--(int) { auto t = *this; --i_; return t; }
+    IndexIterator& operator+=(difference_type n) { i_ += n; return *this; }
+    IndexIterator& operator-=(difference_type n) { i_ -= n; return *this; }
+    friend IndexIterator operator+(IndexIterator a, difference_type n) { return a += n; }
+    friend IndexIterator operator+(difference_type n, IndexIterator a) { return a += n; }
+    friend IndexIterator operator-(IndexIterator a, difference_type n) { return a -= n; }
+    friend difference_type operator-(const IndexIterator& a, const IndexIterator& b) {
+        return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+    }
+    friend bool operator==(const IndexIterator& a, const IndexIterator& b) { return a.i_ == b.i_; }
+    friend auto operator<=>(const IndexIterator& a, const IndexIterator& b) { return a.i_ <=> b.i_; }
+
+private:
+    const Container* c_ = nullptr;
+    size_t i_ = 0;
+};
+
+// Unknown codec and color-space values read as unknown (FORMAT.md §4.5: a later minor version
+// may add values). The last known value of each is the last enumerator in format.hpp.
+inline format::Codec known_codec(uint8_t v) {
+    return v <= static_cast<uint8_t>(format::Codec::png) ? static_cast<format::Codec>(v) : format::Codec::unknown;
+}
+inline format::ColorSpace known_color_space(uint8_t v) {
+    return v <= static_cast<uint8_t>(format::ColorSpace::ycck) ? static_cast<format::ColorSpace>(v)
+                                                               : format::ColorSpace::unknown;
+}
 
 // The XXH3-64 of one section, computed a block at a time as open()'s checks reach the bytes, so
 // the strings and the record arrays come from memory once, not once to hash and again to check.
@@ -247,8 +374,11 @@ struct State {
     std::vector<SectionInfo> sections;
     std::string_view strings;       // whole strings section (each string NUL-terminated)
     std::vector<ClassInfo> classes;
-    std::vector<Split> splits;
-    std::vector<Subset> subsets;
+    std::vector<SplitFields> splits;
+    std::vector<SubsetFields> subsets;
+    // Indices into splits and subsets, sorted by name: duplicate checks and lookups by name in
+    // O(n log n) and O(log n) (a pack may hold up to 65,536 sections).
+    std::vector<uint32_t> splits_by_name, subsets_by_name;
     std::vector<SkippedInfo> skipped;
     const SectionInfo* blob_section = nullptr;
     // Open-time only: the strings section's checksum, advanced as string references are checked.
@@ -268,6 +398,8 @@ struct State {
 
     void map(const std::string& file, const OpenOptions& options) {
         path = file;
+        // Everything below goes through this one descriptor: a rename over `file` from now on
+        // changes nothing that this open sees.
         int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail(std::string("cannot open: ") + std::strerror(errno));
         struct stat st {};
@@ -294,6 +426,28 @@ struct State {
         // Advice only: a kernel without transparent huge pages refuses it, and nothing changes.
 #ifdef MADV_HUGEPAGE
         if (options.huge_pages) (void)::madvise(p, size, MADV_HUGEPAGE);
+#endif
+    }
+
+    // A new mapping has no page-table entries, and validation reads every byte of the metadata
+    // (83 MiB for ImageNet): faulted in as the checks reach it, that is a trap per 4-64 KiB (22 ms
+    // of a 41 ms open on one machine, 2 ms of 18 on another). Map it in one call per contiguous
+    // run instead (the blobs are left alone). Advice only: a kernel without MADV_POPULATE_READ
+    // (before 5.14) refuses it, and the pages fault in as they are read.
+    void populate_metadata() const {
+#ifdef MADV_POPULATE_READ
+        const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+        struct Run { uint64_t begin, end; };
+        std::vector<Run> runs;
+        for (const SectionInfo& s : sections)
+            if (s.known && s.kind != uint32_t(format::SectionKind::blobs) && s.length > 0)
+                runs.push_back({s.offset / page * page, s.offset + s.length});
+        std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.begin < b.begin; });
+        for (size_t i = 0; i < runs.size();) {
+            Run r = runs[i];
+            for (++i; i < runs.size() && runs[i].begin <= r.end; ++i) r.end = std::max(r.end, runs[i].end);
+            (void)::madvise(const_cast<unsigned char*>(base) + r.begin, r.end - r.begin, MADV_POPULATE_READ);
+        }
 #endif
     }
 
@@ -488,27 +642,46 @@ struct State {
             if (s.length < format::kSplitHeaderSize) fail("a split section is shorter than its header");
             const unsigned char* p = base + s.offset;
             format::SplitHeader h = format::decode_split_header(p);
-            Split sp;
-            sp.state_ = this;
-            sp.name_ = string(h.name, "split name");
-            std::string what = "split '" + std::string(sp.name_) + "'";
-            for (const Split& other : splits)
-                if (other.name_ == sp.name_) fail("two splits are named '" + std::string(sp.name_) + "'");
+            SplitFields sp;
+            sp.name = string(h.name, "split name");
+            std::string what = "split '" + std::string(sp.name) + "'";
             if (h.record_size < format::kRecordSize)
                 fail(what + ": record size " + std::to_string(h.record_size) + " is below " +
                      std::to_string(format::kRecordSize));
             if (uint64_t{h.record_count} * h.record_size > s.length - format::kSplitHeaderSize)
                 fail(what + ": " + std::to_string(h.record_count) + " records of " +
                      std::to_string(h.record_size) + " bytes overrun the section");
-            sp.records_ = p + format::kSplitHeaderSize;
-            sp.count_ = h.record_count;
-            sp.stride_ = h.record_size;
-            if (sp.count_ > 0 && !blob_section) fail(what + " has records but the file has no blob section");
+            sp.records = p + format::kSplitHeaderSize;
+            sp.count = h.record_count;
+            sp.stride = h.record_size;
+            if (sp.count > 0 && !blob_section) fail(what + " has records but the file has no blob section");
             SectionHasher hash(p, s.length);
             check_records(sp, what, hash);
             check_checksum(size_t(&s - sections.data()), hash.finish());
             splits.push_back(sp);
         }
+        splits_by_name = sorted_by_name(splits, "splits");
+    }
+
+    // The indices of `views` sorted by name; fails if two share a name.
+    template <class Fields>
+    std::vector<uint32_t> sorted_by_name(const std::vector<Fields>& views, const char* what) const {
+        std::vector<uint32_t> order(views.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+        std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return views[a].name < views[b].name; });
+        auto same = [&](uint32_t a, uint32_t b) { return views[a].name == views[b].name; };
+        auto dup = std::adjacent_find(order.begin(), order.end(), same);
+        if (dup != order.end()) fail(std::string("two ") + what + " are named '" + std::string(views[*dup].name) + "'");
+        return order;
+    }
+    // The index of the view named `name`, by binary search in `order` (from sorted_by_name).
+    template <class Fields>
+    static std::optional<size_t> find_by_name(const std::vector<Fields>& views, const std::vector<uint32_t>& order,
+                                              std::string_view name) {
+        auto it = std::lower_bound(order.begin(), order.end(), name,
+                                   [&](uint32_t i, std::string_view n) { return views[i].name < n; });
+        if (it == order.end() || views[*it].name != name) return std::nullopt;
+        return *it;
     }
 
     // a < b, comparing bytes as unsigned (as std::string_view's < does), 8 at a time: most
@@ -526,12 +699,12 @@ struct State {
         return a.size() < b.size();
     }
 
-    void check_records(Split& sp, const std::string& what, SectionHasher& hash) {
+    void check_records(SplitFields& sp, const std::string& what, SectionHasher& hash) {
         std::string_view previous;
         uint64_t total = 0;
-        for (size_t i = 0; i < sp.count_; ++i) {
-            hash.advance_to(format::kSplitHeaderSize + (i + 1) * sp.stride_);
-            format::Record r = format::decode_record(sp.records_ + i * sp.stride_);
+        for (size_t i = 0; i < sp.count; ++i) {
+            hash.advance_to(format::kSplitHeaderSize + (i + 1) * sp.stride);
+            format::Record r = format::decode_record(sp.records + i * sp.stride);
             auto where = [&] { return what + " record " + std::to_string(i); };
             if (r.blob_offset < blob_section->offset ||
                 r.blob_offset - blob_section->offset > blob_section->length ||
@@ -550,7 +723,7 @@ struct State {
             previous = name;
             total += r.blob_size;
         }
-        sp.blob_bytes_ = total;
+        sp.blob_bytes = total;
     }
 
     void read_subsets() {
@@ -559,31 +732,31 @@ struct State {
             if (s.length < format::kSubsetHeaderSize) fail("a subset section is shorter than its header");
             const unsigned char* p = base + s.offset;
             format::SubsetHeader h = format::decode_subset_header(p);
-            Subset sub;
-            sub.name_ = string(h.name, "subset name");
-            std::string what = "subset '" + std::string(sub.name_) + "'";
-            for (const Subset& other : subsets)
-                if (other.name_ == sub.name_) fail("two subsets are named '" + std::string(sub.name_) + "'");
-            sub.origin_ = string(h.origin, what + " origin");
+            SubsetFields sub;
+            sub.name = string(h.name, "subset name");
+            std::string what = "subset '" + std::string(sub.name) + "'";
+            sub.origin = string(h.origin, what + " origin");
             std::string_view split_name = string(h.split_name, what + " split name");
-            for (const Split& sp : splits)
-                if (sp.name_ == split_name) sub.split_ = &sp;
-            if (!sub.split_) fail(what + " refers to split '" + std::string(split_name) + "', which is not in the file");
+            std::optional<size_t> split = find_by_name(splits, splits_by_name, split_name);
+            if (!split) fail(what + " refers to split '" + std::string(split_name) + "', which is not in the file");
+            sub.split = *split;
+            const size_t records = splits[*split].count;
             if (uint64_t{h.count} * 4 > s.length - format::kSubsetHeaderSize)
                 fail(what + ": " + std::to_string(h.count) + " indices overrun the section");
-            sub.indices_ = p + format::kSubsetHeaderSize;
-            sub.count_ = h.count;
-            for (size_t i = 0; i < sub.count_; ++i) {
-                uint32_t idx = sub.index(i);
-                if (idx >= sub.split_->size())
+            sub.indices = p + format::kSubsetHeaderSize;
+            sub.count = h.count;
+            for (size_t i = 0; i < sub.count; ++i) {
+                uint32_t idx = format::load<uint32_t>(sub.indices + 4 * i);
+                if (idx >= records)
                     fail(what + " entry " + std::to_string(i) + ": index " + std::to_string(idx) +
-                         " is outside split '" + std::string(split_name) + "' (" +
-                         std::to_string(sub.split_->size()) + " records)");
-                if (i > 0 && idx <= sub.index(i - 1))
+                         " is outside split '" + std::string(split_name) + "' (" + std::to_string(records) +
+                         " records)");
+                if (i > 0 && idx <= format::load<uint32_t>(sub.indices + 4 * (i - 1)))
                     fail(what + " entry " + std::to_string(i) + ": indices are not strictly increasing");
             }
             subsets.push_back(sub);
         }
+        subsets_by_name = sorted_by_name(subsets, "subsets");
     }
 
     void read_skipped() {
@@ -600,11 +773,10 @@ struct State {
         map(file, options);
         check_header();
         read_directory();
+        populate_metadata();
         try {
             read_strings();
             read_classes();
-            // Split pointers must stay put once subsets refer to them.
-            splits.reserve(sections.size());
             read_splits();
             read_subsets();
             read_skipped();
@@ -619,104 +791,116 @@ struct State {
 
 }  // namespace detail
 
+// ---- Split -------------------------------------------------------------------------------------
+
+inline Split::Split(std::shared_ptr<const detail::State> state, size_t index)
+    : state_(std::move(state)), f_(state_->splits[index]) {}
+
 inline Record Split::operator[](size_t i) const {
-    format::Record r = format::decode_record(records_ + i * stride_);
+    format::Record r = format::decode_record(f_.records + i * f_.stride);
+    const detail::State& s = *state_;
     Record out;
     out.index = static_cast<uint32_t>(i);
-    out.name = state_->strings.substr(r.name_offset, r.name_length);
-    out.data = {state_->base + r.blob_offset, r.blob_size};
+    out.name = s.strings.substr(r.name_offset, r.name_length);
+    out.data = {s.base + r.blob_offset, r.blob_size};
     out.offset = r.blob_offset;
     out.label = r.label;
-    if (r.label != format::kUnlabeled) out.wnid = state_->classes[size_t(r.label)].wnid;
+    if (r.label != format::kUnlabeled) out.wnid = s.classes[size_t(r.label)].wnid;
     out.width = r.width;
     out.height = r.height;
-    out.codec = static_cast<format::Codec>(r.codec);
-    out.color_space = static_cast<format::ColorSpace>(r.color_space);
+    out.codec = detail::known_codec(r.codec);
+    out.color_space = detail::known_color_space(r.color_space);
     out.flags = r.flags;
     out.xxh3 = r.xxh3;
     return out;
 }
 
+inline Record Split::at(size_t i) const {
+    if (i >= f_.count)
+        throw Error("imgpack: split '" + std::string(f_.name) + "' has " + std::to_string(f_.count) +
+                    " records, no record " + std::to_string(i));
+    return (*this)[i];
+}
+
 inline std::string_view Split::name_at(size_t i) const {
-    const unsigned char* p = records_ + i * stride_;
+    const unsigned char* p = f_.records + i * f_.stride;
     return state_->strings.substr(format::load<uint32_t>(p + 20), format::load<uint16_t>(p + 24));
 }
 
 inline std::optional<size_t> Split::find(std::string_view file_name) const {
-    size_t lo = 0, hi = count_;
+    size_t lo = 0, hi = f_.count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (name_at(mid) < file_name) lo = mid + 1;
         else hi = mid;
     }
-    if (lo < count_ && name_at(lo) == file_name) return lo;
+    if (lo < f_.count && name_at(lo) == file_name) return lo;
     return std::nullopt;
 }
 
-// An open pack. Cheap to copy (copies share one mapping); the mapping lives while any copy does.
-class Pack {
-public:
-    // Maps and validates the file; throws Error naming the file and the first problem found.
-    static Pack open(const std::string& path, const OpenOptions& options = {}) {
-        auto state = std::make_shared<detail::State>();
-        state->open(path, options);
-        Pack p;
-        p.state_ = std::move(state);
-        return p;
-    }
+// ---- Subset ------------------------------------------------------------------------------------
 
-    const std::string& path() const { return state_->path; }
-    uint64_t file_size() const { return state_->size; }
-    uint16_t version_major() const { return state_->header.version_major; }
-    uint16_t version_minor() const { return state_->header.version_minor; }
-    uint32_t blob_align() const { return state_->header.blob_align; }
+inline Subset::Subset(const std::shared_ptr<const detail::State>& state, size_t index)
+    : split_(state, state->subsets[index].split), f_(state->subsets[index]) {}
 
-    size_t class_count() const { return state_->classes.size(); }
-    const std::vector<ClassInfo>& classes() const { return state_->classes; }
-    // The class index of a WNID, or nullopt.
-    std::optional<int32_t> find_class(std::string_view wnid) const {
-        for (size_t i = 0; i < state_->classes.size(); ++i)
-            if (state_->classes[i].wnid == wnid) return static_cast<int32_t>(i);
-        return std::nullopt;
-    }
+inline Record Subset::at(size_t i) const {
+    if (i >= f_.count)
+        throw Error("imgpack: subset '" + std::string(f_.name) + "' has " + std::to_string(f_.count) +
+                    " records, no record " + std::to_string(i));
+    return (*this)[i];
+}
 
-    const std::vector<Split>& splits() const { return state_->splits; }
-    const Split* find_split(std::string_view name) const {
-        for (const Split& s : state_->splits)
-            if (s.name() == name) return &s;
-        return nullptr;
-    }
-    const Split& split(std::string_view name) const {
-        if (const Split* s = find_split(name)) return *s;
-        state_->fail("no split named '" + std::string(name) + "'");
-    }
+// ---- Pack --------------------------------------------------------------------------------------
 
-    const std::vector<Subset>& subsets() const { return state_->subsets; }
-    const Subset* find_subset(std::string_view name) const {
-        for (const Subset& s : state_->subsets)
-            if (s.name() == name) return &s;
-        return nullptr;
-    }
-    const Subset& subset(std::string_view name) const {
-        if (const Subset* s = find_subset(name)) return *s;
-        state_->fail("no subset named '" + std::string(name) + "'");
-    }
+inline Pack Pack::open(const std::string& path, const OpenOptions& options) {
+    auto state = std::make_shared<detail::State>();
+    state->open(path, options);
+    return Pack(std::move(state));
+}
 
-    // Input entries the converter left out (--on-bad-image=skip), in the order FORMAT.md §5 gives;
-    // empty when none were, and for files older than format 1.1.
-    const std::vector<SkippedInfo>& skipped() const { return state_->skipped; }
+inline std::string Pack::path() const { return state_->path; }
+inline uint64_t Pack::file_size() const { return state_->size; }
+inline uint16_t Pack::version_major() const { return state_->header.version_major; }
+inline uint16_t Pack::version_minor() const { return state_->header.version_minor; }
+inline uint32_t Pack::blob_align() const { return state_->header.blob_align; }
 
-    // The section directory as found in the file (unknown optional kinds included).
-    const std::vector<SectionInfo>& sections() const { return state_->sections; }
+inline size_t Pack::class_count() const { return state_->classes.size(); }
+inline std::span<const ClassInfo> Pack::classes() const& { return state_->classes; }
+inline std::optional<int32_t> Pack::find_class(std::string_view wnid) const {
+    for (size_t i = 0; i < state_->classes.size(); ++i)
+        if (state_->classes[i].wnid == wnid) return static_cast<int32_t>(i);
+    return std::nullopt;
+}
 
-    // Checks the XXH3-64 of a whole section against the directory (open() already did this for
-    // every metadata section; this is how the blob section's own checksum is checked).
-    bool verify_section(const SectionInfo& s) const {
-        return XXH3_64bits(state_->base + s.offset, s.length) == s.xxh3;
-    }
+inline Splits Pack::splits() const { return Splits(state_, state_->splits.size()); }
+inline std::optional<Split> Pack::find_split(std::string_view name) const {
+    if (auto i = detail::State::find_by_name(state_->splits, state_->splits_by_name, name)) return Split(state_, *i);
+    return std::nullopt;
+}
+inline Split Pack::split(std::string_view name) const {
+    if (std::optional<Split> found = find_split(name)) return *found;
+    state_->fail("no split named '" + std::string(name) + "'");
+}
 
-private:
-    std::shared_ptr<const detail::State> state_;
-};
+inline Subsets Pack::subsets() const { return Subsets(state_, state_->subsets.size()); }
+inline std::optional<Subset> Pack::find_subset(std::string_view name) const {
+    if (auto i = detail::State::find_by_name(state_->subsets, state_->subsets_by_name, name)) return Subset(state_, *i);
+    return std::nullopt;
+}
+inline Subset Pack::subset(std::string_view name) const {
+    if (std::optional<Subset> found = find_subset(name)) return *found;
+    state_->fail("no subset named '" + std::string(name) + "'");
+}
+
+inline std::span<const SkippedInfo> Pack::skipped() const& { return state_->skipped; }
+inline std::span<const SectionInfo> Pack::sections() const& { return state_->sections; }
+
+inline bool Pack::verify_section(size_t index) const {
+    const std::vector<SectionInfo>& all = state_->sections;
+    if (index >= all.size())
+        state_->fail("no section " + std::to_string(index) + " (the directory has " + std::to_string(all.size()) + ")");
+    const SectionInfo& s = all[index];  // its range was checked to lie inside the file at open
+    return XXH3_64bits(state_->base + s.offset, s.length) == s.xxh3;
+}
 
 }  // namespace imgpack
