@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <vector>
 
@@ -13,6 +14,16 @@ inline double seconds_of(const std::function<void()>& f) {
     auto start = std::chrono::steady_clock::now();
     f();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The CPU time the calling thread spends in f: on a machine shared with other work, time spent
+// waiting for a core does not count, so figures "per core" stay comparable across loads.
+inline double thread_cpu_seconds_of(const std::function<void()>& f) {
+    timespec a{}, b{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    f();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    return double(b.tv_sec - a.tv_sec) + double(b.tv_nsec - a.tv_nsec) * 1e-9;
 }
 
 struct Spread {

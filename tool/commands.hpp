@@ -13,6 +13,8 @@ void add_cat(CLI::App& app);
 void add_synth(CLI::App& app);
 void add_submission(CLI::App& app);
 void add_extract(CLI::App& app);
+void add_decode(CLI::App& app);
+void add_throughput(CLI::App& app);
 
 // A command's failure that has already been reported: main exits with this status, silently.
 struct ExitStatus {

@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
     imgpack::cli::add_ls(app);
     imgpack::cli::add_cat(app);
     imgpack::cli::add_extract(app);
+    imgpack::cli::add_decode(app);
     imgpack::cli::add_synth(app);
     imgpack::cli::add_submission(app);
+    imgpack::cli::add_throughput(app);
     try {
         app.parse(argc, argv);
         // What the command printed must have reached its reader: a failed write (a full disk

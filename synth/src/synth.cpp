@@ -669,4 +669,9 @@ Summary generate(const Options& opts) {
     return s;
 }
 
+std::vector<unsigned char> encode_png(const std::vector<unsigned char>& rgb, uint32_t width, uint32_t height) {
+    if (rgb.size() != size_t{width} * height * 3) throw std::invalid_argument("encode_png: the pixels are not width x height x 3");
+    return encode_png(rgb, width, height, "PNG");
+}
+
 }  // namespace imgpack::synth

@@ -37,4 +37,8 @@ struct Summary {
 // Writes the archives and lists into opts.out_dir. Throws std::runtime_error on failure.
 Summary generate(const Options& opts);
 
+// An 8-bit RGB image (rows of width * 3 bytes) as the bytes of a PNG file (the quirk images use
+// it, and `imgpack decode`). Throws std::runtime_error on failure.
+std::vector<unsigned char> encode_png(const std::vector<unsigned char>& rgb, uint32_t width, uint32_t height);
+
 }  // namespace imgpack::synth

@@ -1,0 +1,132 @@
+// imgpack decode PACK --split S (--index I | --name FILE) [--transform none|train|eval] [--size N]
+//                [--resize N] [--seed S --epoch E] [--no-dct-scaling] -o OUT.png|OUT.ppm
+// One record decoded the way the loader decodes it, for eyes and tests. A train sample's
+// randomness is sample_seed(seed, epoch, record index), as in the loader.
+#include "commands.hpp"
+
+#include <imgpack/decode.hpp>
+#include <imgpack/reader.hpp>
+#include <imgpack/synth.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace imgpack::cli {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Writes under a temporary name beside the output, then renames: never a half-written image.
+void write_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
+    const std::string temp = path + ".tmp";
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        out.flush();
+        if (!out) {
+            std::error_code ec;
+            std::filesystem::remove(temp, ec);
+            throw std::runtime_error("imgpack decode: cannot write " + temp);
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec) throw std::runtime_error("imgpack decode: cannot rename " + temp + " to " + path + ": " + ec.message());
+}
+
+}  // namespace
+
+void add_decode(CLI::App& app) {
+    auto* cmd = app.add_subcommand("decode", "Decode one record as the loader does (optionally with its train or eval "
+                                             "transform) into a PNG or PPM file");
+    struct Args {
+        std::string path, split, name, output;
+        size_t index = 0;
+        TransformKind transform = TransformKind::none;
+        int size = 224, resize = 256;
+        uint64_t seed = 0, epoch = 0;
+        bool no_dct_scaling = false;
+    };
+    auto a = std::make_shared<Args>();
+    cmd->add_option("PACK", a->path, "The pack file")->required();
+    cmd->add_option("--split", a->split, "The record's split")->required();
+    auto* by_index = cmd->add_option("--index", a->index, "Record index in the split");
+    auto* by_name = cmd->add_option("--name", a->name, "Record file name");
+    by_index->excludes(by_name);
+    const std::map<std::string, TransformKind> kinds = {
+        {"none", TransformKind::none}, {"train", TransformKind::train}, {"eval", TransformKind::eval}};
+    cmd->add_option("--transform", a->transform,
+                    "none: the whole image; train: RandomResizedCrop + horizontal flip; eval: Resize + CenterCrop")
+        ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case));
+    cmd->add_option("--size", a->size, "Output side for train and eval (default 224)")->check(CLI::Range(1, 16384));
+    cmd->add_option("--resize", a->resize, "eval: the shorter side before the centre crop (default 256)")
+        ->check(CLI::Range(1, 65535));
+    cmd->add_option("--seed", a->seed, "train: the run's seed (default 0)");
+    cmd->add_option("--epoch", a->epoch, "train: the epoch (default 0)");
+    cmd->add_flag("--no-dct-scaling", a->no_dct_scaling,
+                  "Decode at full resolution before resizing (no IDCT downscaling): torchvision's exact pixels");
+    cmd->add_option("-o,--output", a->output, "The image to write: .png or .ppm")->required();
+    cmd->callback([a, by_index] {
+        const bool png = ends_with(a->output, ".png") || ends_with(a->output, ".PNG");
+        if (!png && !ends_with(a->output, ".ppm") && !ends_with(a->output, ".PPM"))
+            throw std::runtime_error("imgpack decode: the output must end in .png or .ppm: " + a->output);
+        Pack pack = Pack::open(a->path);
+        const auto& split = pack.split(a->split);
+        size_t i = a->index;
+        if (by_index->count() == 0) {
+            if (a->name.empty()) throw std::runtime_error("imgpack decode: give --index or --name");
+            auto found = split.find(a->name);
+            if (!found)
+                throw std::runtime_error("imgpack: " + a->path + ": split '" + a->split + "' has no file named '" +
+                                         a->name + "'");
+            i = *found;
+        }
+        const Record r = split.at(i);
+        TransformOptions t;
+        t.kind = a->transform;
+        t.size = a->size;
+        t.resize = a->resize;
+        t.dct_scaling = !a->no_dct_scaling;
+        const uint64_t seed = sample_seed(a->seed, a->epoch, i);
+        Decoder decoder;
+        std::vector<unsigned char> pixels;
+        int width = t.size, height = t.size;
+        std::string what;
+        try {
+            if (t.kind == TransformKind::none) {
+                const Decoder::Header h = decoder.header(r.data);
+                width = h.width;
+                height = h.height;
+            } else if (t.kind == TransformKind::train) {
+                const Decoder::Header h = decoder.header(r.data);
+                const TrainDraw d = draw_train(h.width, h.height, t, seed);
+                what = ", crop " + std::to_string(d.width) + "x" + std::to_string(d.height) + " at (" +
+                       std::to_string(d.left) + ", " + std::to_string(d.top) + ")" + (d.flip ? ", flipped" : "");
+            }
+            pixels.resize(static_cast<size_t>(width) * height * 3);
+            decoder.decode(r.data, t, seed, ImageView::hwc(pixels.data(), width, height));
+        } catch (const DecodeError& e) {
+            throw std::runtime_error("imgpack decode: " + a->path + ": split '" + a->split + "', record " +
+                                     std::to_string(i) + " (" + std::string(r.name) + "): " + e.what());
+        }
+        std::vector<unsigned char> file;
+        if (png) {
+            file = synth::encode_png(pixels, static_cast<uint32_t>(width), static_cast<uint32_t>(height));
+        } else {
+            const std::string head = "P6\n" + std::to_string(width) + " " + std::to_string(height) + "\n255\n";
+            file.assign(head.begin(), head.end());
+            file.insert(file.end(), pixels.begin(), pixels.end());
+        }
+        write_atomically(a->output, file);
+        std::printf("wrote %s: %s (record %zu of '%s'), %dx%d%s\n", a->output.c_str(), std::string(r.name).c_str(), i,
+                    a->split.c_str(), width, height, what.c_str());
+    });
+}
+
+}  // namespace imgpack::cli
