@@ -17,10 +17,13 @@
 # Takes about 6 minutes (plus 2-4 the first time, to make the input).
 # --baseline BIN adds (b0), BIN convert (e.g. /work/baseline/imgpack, the last landed version), to
 # every round, and reports (b)/(b0): before/after in one run. --rounds-only stops after the rounds.
+# --decode adds (d), convert --decode (every image decoded whole), to every round, and reports
+# (d)/(b): what the check costs on this input. (The input's images are synthetic, gradients and
+# noise; decode speed depends on content: docs/performance.md gives the cost on photographs.)
 #
 #   bench/convert_bench.sh [--build DIR] [--reps N] [--settle SECONDS] [--classes N] [--per-class M]
 #                          [--min-side A] [--max-side B] [--quality Q] [--seed S] [--work DIR]
-#                          [--baseline BIN] [--rounds-only]
+#                          [--baseline BIN] [--rounds-only] [--decode]
 set -euo pipefail
 
 BUILD=build
@@ -31,6 +34,7 @@ MIN_SIDE=450 MAX_SIDE=550 QUALITY=96  # mean ~107 KB, ImageNet's train mean is ~
 SEED=1
 WORK=""
 BASELINE=""
+DECODE=""
 ROUNDS_ONLY=0
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -48,6 +52,7 @@ while [ $# -gt 0 ]; do
         --work) WORK=$2; shift 2 ;;
         --baseline) BASELINE=$2; shift 2 ;;
         --rounds-only) ROUNDS_ONLY=1; shift ;;
+        --decode) DECODE=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "convert_bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -133,10 +138,13 @@ if [ -n "$BASELINE" ]; then
     [ -x "$BASELINE" ] || { echo "convert_bench.sh: --baseline $BASELINE is not an executable" >&2; exit 1; }
     METHODS+=(baseline)
 fi
+# (d) convert --decode: every image decoded whole while converting
+run_decode() { "$IMGPACK" convert --decode --train "$TRAIN" -o "$PACK" -f -q; }
+[ -n "$DECODE" ] && METHODS+=(decode)
 declare -A WALL USER SYS BYTES  # method -> one value per round (seconds), or its output's size
 TIMEFORMAT='%R %U %S'          # bash's `time`: wall, user and system seconds (children included)
 
-say "$REPS rounds of (a) floor, (b) convert, (c) copy, (b') convert with buffered writes${BASELINE:+, (b0) $BASELINE convert}; the order rotates each round"
+say "$REPS rounds of (a) floor, (b) convert, (c) copy, (b') convert with buffered writes${BASELINE:+, (b0) $BASELINE convert}${DECODE:+, (d) convert --decode}; the order rotates each round"
 for ((r = 0; r < REPS; r++)); do
     line="round $((r + 1)):"
     for ((k = 0; k < ${#METHODS[@]}; k++)); do
@@ -148,7 +156,7 @@ for ((r = 0; r < REPS; r++)); do
         WALL[$m]="${WALL[$m]:-} $wall" USER[$m]="${USER[$m]:-} $user" SYS[$m]="${SYS[$m]:-} $sys"
         case $m in
             floor) BYTES[$m]=$(stat -c %s "$FLOOR") ;;
-            buffered|baseline) ;;
+            buffered|baseline|decode) ;;
             convert) BYTES[$m]=$(stat -c %s "$PACK")
                      JPEG_BYTES=$("$IMGPACK" info "$PACK" --json |
                          sed 's/.*"name":"train","records":[0-9]*,"bytes":\([0-9]*\).*/\1/') ;;
@@ -176,6 +184,7 @@ for m in "${METHODS[@]}"; do
         copy) label="(c) cp + sync --data" ;;
         buffered) label="(b') convert, buffered writes" ;;
         baseline) label="(b0) baseline convert" ;;
+        decode) label="(d) convert --decode" ;;
     esac
     awk -v l="$label" -v m="$med" -v lo="$lo" -v hi="$hi" -v b="$TAR_BYTES" -v n="$IMAGES" \
         -v u="$(spread "${USER[$m]}" | cut -d' ' -f1)" -v s="$(spread "${SYS[$m]}" | cut -d' ' -f1)" \
@@ -192,6 +201,7 @@ echo "  ratio (b)/(a) convert/floor = $(ratio convert floor)   (target <= 1.10)"
 echo "  ratio (b)/(c) convert/copy  = $(ratio convert copy)   (target <= 1.5)"
 echo "  ratio (b')/(a) buffered/floor = $(ratio buffered floor)"
 [ -n "$BASELINE" ] && echo "  ratio (b)/(b0) convert/baseline = $(ratio convert baseline)   (before/after: <= 1 is no slower)"
+[ -n "$DECODE" ] && echo "  ratio (d)/(b) decode/convert = $(ratio decode convert)   (what --decode costs here)"
 [ "$ROUNDS_ONLY" = 1 ] && exit 0
 
 # ---- where the converter's time goes: its own summary (CPU per stage), -j 2 and -j 1 -------------

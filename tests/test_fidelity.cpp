@@ -3,15 +3,12 @@
 // submission file follows the test server's format. Plus the real ILSVRC2012 lists at scale.
 #include <doctest/doctest.h>
 
+#include "archives.hpp"
 #include "shared_data.hpp"
 #include "synth_fixture.hpp"
 
 #include <imgpack/reader.hpp>
 #include "submission.hpp"
-
-#include <archive.h>
-#include <archive_entry.h>
-#include <turbojpeg.h>
 
 #include <cmath>
 #include <map>
@@ -22,50 +19,9 @@ using test::fs::path;
 
 namespace {
 
-using Files = std::vector<std::pair<std::string, std::vector<unsigned char>>>;
-
-// A ustar archive of the given files, in the given order.
-std::vector<unsigned char> tar_bytes(const Files& files) {
-    std::vector<unsigned char> out;
-    archive* a = archive_write_new();
-    archive_write_set_format_ustar(a);
-    archive_write_set_bytes_in_last_block(a, 1);
-    archive_write_open(
-        a, &out, nullptr,
-        [](archive*, void* ctx, const void* buf, size_t n) -> la_ssize_t {
-            auto* v = static_cast<std::vector<unsigned char>*>(ctx);
-            v->insert(v->end(), static_cast<const unsigned char*>(buf), static_cast<const unsigned char*>(buf) + n);
-            return static_cast<la_ssize_t>(n);
-        },
-        nullptr);
-    for (const auto& [name, bytes] : files) {
-        archive_entry* e = archive_entry_new();
-        archive_entry_set_pathname(e, name.c_str());
-        archive_entry_set_size(e, static_cast<la_int64_t>(bytes.size()));
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
-        archive_write_data(a, bytes.data(), bytes.size());
-        archive_entry_free(e);
-    }
-    archive_write_close(a);
-    archive_write_free(a);
-    return out;
-}
-
-// A tiny valid JPEG (8x8 gray) whose first pixel encodes `shade`, so images can differ.
-std::vector<unsigned char> tiny_jpeg(unsigned char shade) {
-    unsigned char px[64];
-    for (int i = 0; i < 64; ++i) px[i] = static_cast<unsigned char>(shade + i);
-    tjhandle tj = tjInitCompress();
-    unsigned char* jpeg = nullptr;
-    unsigned long size = 0;
-    REQUIRE(tjCompress2(tj, px, 8, 8, 8, TJPF_GRAY, &jpeg, &size, TJSAMP_GRAY, 75, 0) == 0);
-    std::vector<unsigned char> out(jpeg, jpeg + size);
-    tjFree(jpeg);
-    tjDestroy(tj);
-    return out;
-}
+using test::Files;
+using test::tar_bytes;
+using test::tiny_jpeg;
 
 std::vector<unsigned char> bytes_of(std::span<const unsigned char> s) { return {s.begin(), s.end()}; }
 
@@ -147,7 +103,7 @@ TEST_CASE("fidelity: --classes fixes the class list and its order") {
     o.val_labels.clear();
     o.output = dir / "q.imgpack";
     std::string err = test::convert_error(o);
-    CHECK(err.find("is not in the class list") != std::string::npos);
+    CHECK(err.find("not in the class list") != std::string::npos);
     CHECK(err.find(d.s.wnids[1]) != std::string::npos);
     CHECK_FALSE(test::fs::exists(o.output));
     test::write_text(dir / "bad.txt", d.s.wnids[0] + "\nnot-a-wnid\n");

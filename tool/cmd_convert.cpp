@@ -91,9 +91,11 @@ void print_summary(const ConvertSummary& s, const std::filesystem::path& out) {
     if (s.seconds > 0)
         std::printf("  throughput: %.0f images/s, %.1f MB/s\n", images / s.seconds, bytes / s.seconds / 1e6);
     const StageTimes& t = s.times;
-    std::printf("  cpu: reading %.2f s, hashing %.2f s, header parsing %.2f s, repairing %.2f s (workers %.2f s), "
+    char decoding[48] = "";
+    if (t.decoding > 0) std::snprintf(decoding, sizeof decoding, "decoding %.2f s, ", t.decoding);
+    std::printf("  cpu: reading %.2f s, hashing %.2f s, header parsing %.2f s, %srepairing %.2f s (workers %.2f s), "
                 "writing %.2f s; final flush+fsync %.2f s of %.2f s wall\n",
-                t.reading, t.hashing, t.parsing, t.repairing, t.workers, t.writing, t.finishing, s.seconds);
+                t.reading, t.hashing, t.parsing, decoding, t.repairing, t.workers, t.writing, t.finishing, s.seconds);
     if (!s.skipped.empty()) {
         std::printf("  %zu entr%s skipped (--on-bad-image=skip), also listed in the pack:\n", s.skipped.size(),
                     s.skipped.size() == 1 ? "y" : "ies");
@@ -103,6 +105,11 @@ void print_summary(const ConvertSummary& s, const std::filesystem::path& out) {
         std::printf("  %zu listed name(s) left out of their subset, not in the train split (--allow-missing):\n",
                     s.left_out.size());
         for (const std::string& k : s.left_out) std::printf("    %s\n", k.c_str());
+    }
+    if (!s.patch_added.empty()) {
+        std::printf("  %zu image(s) of the test patch replaced nothing and were added (--test-patch-adds):\n",
+                    s.patch_added.size());
+        for (const std::string& k : s.patch_added) std::printf("    %s\n", k.c_str());
     }
     if (!s.repaired.empty()) {
         std::printf("  %zu file(s) repaired (ImageNet's CMYK JPEGs and PNGs, re-encoded as RGB JPEG):\n",
@@ -138,6 +145,8 @@ void add_convert(CLI::App& app) {
     cmd->add_option("--test", a->o.test, "ILSVRC2012_img_test.tar or a folder of test JPEGs (unlabeled)");
     cmd->add_option("--test-patch", a->o.test_patch,
                     "The October 2019 test patch tar: its images replace the test images of the same name");
+    cmd->add_flag("--test-patch-adds", a->o.test_patch_adds,
+                  "A patch image that replaces no test image is added to the test split (without it: an error)");
     cmd->add_option("--classes", a->o.classes,
                     "The class list, one WNID per line, in label order (e.g. imagenet2012_labels.txt); a train "
                     "class outside it is an error");
@@ -146,7 +155,10 @@ void add_convert(CLI::App& app) {
                     "random subset of that fraction of train (with --seed)")
         ->take_all();
     cmd->add_flag("--allow-missing", a->o.allow_missing,
-                  "A subset list may name files that are not in the train split (they are left out and counted)");
+                  "A subset list may name files that are not in the train split (they are left out and listed)");
+    cmd->add_flag("--allow-empty", a->o.allow_empty,
+                  "Write an empty split, test patch or subset (a source or list with no image, a fraction that "
+                  "rounds to 0 records) instead of stopping");
     cmd->add_option("--seed", a->o.seed, "Seed for generated subsets")->capture_default_str();
     cmd->add_option("-o,--output", a->o.output, "The pack to write")->required();
     cmd->add_option("--on-bad-image", a->o.on_bad_image,
@@ -154,7 +166,13 @@ void add_convert(CLI::App& app) {
                     "the summary and in the pack")
         ->transform(CLI::CheckedTransformer(std::map<std::string, ConvertOptions::OnBadImage>{
             {"fail", ConvertOptions::OnBadImage::fail}, {"skip", ConvertOptions::OnBadImage::skip}}));
-    cmd->add_option("-j,--jobs", a->o.jobs, "Worker threads (default: one per core)");
+    cmd->add_option("-j,--jobs", a->o.jobs, "Worker threads (default: one per core; at most 4 per core and 256)");
+    cmd->add_option("--max-image-bytes", a->o.max_image_bytes,
+                    "An input image larger than this is a bad entry, refused before it is read (default 64 MiB)")
+        ->capture_default_str();
+    cmd->add_flag("--decode", a->o.decode,
+                  "Decode every image whole while converting: one cut short or damaged mid-scan (any libjpeg "
+                  "error or warning) is a bad entry, not a failure in training");
     bool* repair = &a->o.repair;
     cmd->add_flag_callback("--no-repair", [repair] { *repair = false; },
                            "Store CMYK JPEGs and PNGs as they are instead of re-encoding them as RGB JPEGs");

@@ -2,7 +2,9 @@
 
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace imgpack {
 
@@ -20,10 +22,14 @@ uint16_t checked_side(uint64_t v, const char* what) {
     return static_cast<uint16_t>(v);
 }
 
+std::string truncated(const char* kind, size_t size, const char* what) {
+    return std::string("truncated ") + kind + ": " + std::to_string(size) + " byte" + (size == 1 ? "" : "s") + ", " + what;
+}
+
 ImageInfo inspect_png(std::span<const unsigned char> b) {
     // Signature, then the IHDR chunk: length(4) "IHDR"(4) width(4) height(4) depth(1) colour(1).
-    if (b.size() < 33 || std::memcmp(b.data() + 12, "IHDR", 4) != 0)
-        throw BadImage("PNG without a valid IHDR chunk");
+    if (b.size() < 33) throw BadImage(truncated("PNG", b.size(), "too short for its IHDR chunk"));
+    if (std::memcmp(b.data() + 12, "IHDR", 4) != 0) throw BadImage("PNG without a valid IHDR chunk");
     ImageInfo info;
     info.codec = format::Codec::png;
     info.width = checked_side(be32(b.data() + 16), "width");
@@ -53,10 +59,16 @@ ImageInspector::ImageInspector() : tj_(tjInitDecompress()) {
 ImageInspector::~ImageInspector() { tjDestroy(static_cast<tjhandle>(tj_)); }
 
 ImageInfo ImageInspector::inspect(std::span<const unsigned char> b) {
+    static constexpr unsigned char kJpegStart[3] = {0xFF, 0xD8, 0xFF};  // SOI, then a marker
     if (b.empty()) throw BadImage("empty file");
     if (b.size() >= 8 && std::memcmp(b.data(), kPngSignature, 8) == 0) return inspect_png(b);
-    if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8 || b[2] != 0xFF)
-        throw BadImage("not a JPEG or PNG image (no JPEG SOI marker, no PNG signature)");
+    // The start of a JPEG or PNG cut short is said as such, not as "no signature".
+    if (b.size() < 8 && b.size() >= 2 && std::memcmp(b.data(), kPngSignature, b.size()) == 0)
+        throw BadImage(truncated("PNG", b.size(), "part of the PNG signature and nothing after it"));
+    if (b.size() < 4 && std::memcmp(b.data(), kJpegStart, std::min<size_t>(b.size(), 3)) == 0)
+        throw BadImage(truncated("JPEG", b.size(), b.size() >= 2 ? "the SOI marker and nothing after it" : "one byte"));
+    if (b[0] != 0xFF || b[1] != 0xD8) throw BadImage("not a JPEG or PNG image (no JPEG SOI marker, no PNG signature)");
+    if (b[2] != 0xFF) throw BadImage("a damaged JPEG: its SOI marker is not followed by another marker");
     int w = 0, h = 0, subsamp = 0, cs = 0;
     if (tjDecompressHeader3(static_cast<tjhandle>(tj_), b.data(), static_cast<unsigned long>(b.size()), &w, &h,
                             &subsamp, &cs) != 0) {

@@ -15,15 +15,11 @@ namespace imgpack {
 
 namespace {
 
-// TensorFlow refuses to decode images whose output (width * height * channels) reaches 2^29
-// bytes (jpeg_mem.cc); anything that large is not an ImageNet image, so refuse it too rather
-// than allocate gigabytes for a hostile header.
-constexpr uint64_t kMaxDecodedBytes = uint64_t{1} << 29;
 
 void check_size(int width, int height, int channels) {
     if (width <= 0 || height <= 0 || width > 65535 || height > 65535)
         throw BadImage("image size " + std::to_string(width) + "x" + std::to_string(height) + " is outside 1..65535");
-    if (uint64_t(width) * uint64_t(height) * uint64_t(channels) >= kMaxDecodedBytes)
+    if (uint64_t(width) * uint64_t(height) * uint64_t(channels) >= kMaxRepairDecodedBytes)
         throw BadImage("image " + std::to_string(width) + "x" + std::to_string(height) +
                        " is too large to repair (TensorFlow's 2^29-byte decode limit)");
 }
@@ -160,6 +156,11 @@ bool jpeg_has_adobe_marker(std::span<const unsigned char> jpeg) {
     return adobe;
 }
 
+uint64_t repair_memory(const ImageInfo& info) {
+    const uint64_t pixels = uint64_t(info.width) * info.height;
+    return info.codec == format::Codec::png ? 3 * pixels : (4 + 2 * 4) * pixels;
+}
+
 ImageRepairer::ImageRepairer(int quality, JpegChroma chroma)
     : decompressor_(nullptr), compressor_(nullptr), quality_(quality), chroma_(chroma) {
     if (quality < 1 || quality > 100)
@@ -205,8 +206,9 @@ RepairResult ImageRepairer::repair_cmyk_jpeg(std::span<const unsigned char> byte
     // libjpeg's JCS_CMYK output: the stored samples (YCCK transformed back to CMYK), never
     // inverted. FASTDCT = JDCT_IFAST, TensorFlow's decode_jpeg default; fancy upsampling stays
     // on, as in TensorFlow.
-    pixels_.resize(size_t(w) * size_t(h) * 4);
-    if (tjDecompress2(tj(decompressor_), bytes.data(), static_cast<unsigned long>(bytes.size()), pixels_.data(), w,
+    // Allocated per repair, not kept: a large image's buffer must not stay with the worker.
+    std::vector<unsigned char> pixels(size_t(w) * size_t(h) * 4);
+    if (tjDecompress2(tj(decompressor_), bytes.data(), static_cast<unsigned long>(bytes.size()), pixels.data(), w,
                       0, h, TJPF_CMYK, TJFLAG_FASTDCT) != 0) {
         // TurboJPEG also fails on libjpeg warnings. TensorFlow tolerates those (e.g. "Corrupt
         // JPEG data: N extraneous bytes before marker") but not a truncated file, which its
@@ -219,15 +221,15 @@ RepairResult ImageRepairer::repair_cmyk_jpeg(std::span<const unsigned char> byte
 
     const bool adobe = jpeg_has_adobe_marker(bytes);
     const size_t n = size_t(w) * size_t(h);
-    unsigned char* p = pixels_.data();
+    unsigned char* p = pixels.data();
     for (size_t i = 0; i < n; ++i) {  // in place: pixel i's RGB never overtakes pixel i's CMYK
         const auto rgb = tf_cmyk_to_rgb(p[4 * i], p[4 * i + 1], p[4 * i + 2], p[4 * i + 3], adobe);
         std::memcpy(p + 3 * i, rgb.data(), 3);
     }
-    pixels_.resize(n * 3);
+    pixels.resize(n * 3);
 
     RepairResult r;
-    r.jpeg = encode_rgb(pixels_, w, h);
+    r.jpeg = encode_rgb(std::move(pixels), w, h);
     r.width = static_cast<uint16_t>(w);
     r.height = static_cast<uint16_t>(h);
     r.what = std::string(ycck ? "YCCK" : "CMYK") + " JPEG" + (adobe ? "" : " (no Adobe marker)") + " -> RGB JPEG";
@@ -260,13 +262,14 @@ RepairResult ImageRepairer::repair_png(std::span<const unsigned char> bytes, con
     if (h.channels != 3 || h.rowbytes != size_t(w) * 3)
         throw BadImage("PNG did not decode to 8-bit RGB");  // cannot happen with the transformations above
 
-    pixels_.resize(size_t(w) * size_t(ht) * 3);
+    std::vector<unsigned char> pixels(size_t(w) * size_t(ht) * 3);  // per repair, not kept
     std::vector<png_bytep> rows(static_cast<size_t>(ht));
-    for (size_t y = 0; y < rows.size(); ++y) rows[y] = pixels_.data() + y * size_t(w) * 3;
+    for (size_t y = 0; y < rows.size(); ++y) rows[y] = pixels.data() + y * size_t(w) * 3;
     if (!png_finish(s.png, s.info, rows.data())) throw BadImage(std::string("PNG does not decode: ") + src.error);
 
+    rows = {};
     RepairResult r;
-    r.jpeg = encode_rgb(pixels_, w, ht);
+    r.jpeg = encode_rgb(std::move(pixels), w, ht);
     r.width = static_cast<uint16_t>(w);
     r.height = static_cast<uint16_t>(ht);
     const bool trns = png_get_valid(s.png, s.info, PNG_INFO_tRNS) != 0;
@@ -279,13 +282,14 @@ RepairResult ImageRepairer::repair_png(std::span<const unsigned char> bytes, con
 // would pick IFAST below quality 96 without TJFLAG_ACCURATEDCT), standard Huffman tables.
 // Gray sources become RGB (3-component) JPEGs too, as in TFDS, which decodes PNGs with
 // channels=3 and encodes with format='rgb'.
-std::vector<unsigned char> ImageRepairer::encode_rgb(const std::vector<unsigned char>& rgb, int width, int height) {
+std::vector<unsigned char> ImageRepairer::encode_rgb(std::vector<unsigned char>&& rgb, int width, int height) {
     unsigned char* raw = nullptr;
     unsigned long size = 0;
     const int subsamp = chroma_ == JpegChroma::full_444 ? TJSAMP_444 : TJSAMP_420;
     const int rc = tjCompress2(tj(compressor_), rgb.data(), width, 0, height, TJPF_RGB, &raw, &size, subsamp, quality_,
                                TJFLAG_ACCURATEDCT);
     std::unique_ptr<unsigned char, TjFree> owned(raw);
+    std::vector<unsigned char>().swap(rgb);
     if (rc != 0) {
         const std::string msg = tj_error(compressor_);
         renew(compressor_, true);

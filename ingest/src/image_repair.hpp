@@ -72,14 +72,25 @@ public:
 private:
     RepairResult repair_cmyk_jpeg(std::span<const unsigned char> bytes, const ImageInfo& info);
     RepairResult repair_png(std::span<const unsigned char> bytes, const ImageInfo& info);
-    std::vector<unsigned char> encode_rgb(const std::vector<unsigned char>& rgb, int width, int height);
+    // Frees `rgb` once it is encoded, before the JPEG is copied out: the two are not held at once.
+    std::vector<unsigned char> encode_rgb(std::vector<unsigned char>&& rgb, int width, int height);
 
     void* decompressor_;  // tjhandle
     void* compressor_;    // tjhandle, baseline only
     int quality_;
     JpegChroma chroma_;
-    std::vector<unsigned char> pixels_;  // reused decode buffer
 };
+
+// TensorFlow refuses to decode images whose output (width * height * channels) reaches 2^29
+// bytes (jpeg_mem.cc); anything that large is not an ImageNet image, so repair() refuses it too
+// rather than allocate gigabytes for a hostile header.
+inline constexpr uint64_t kMaxRepairDecodedBytes = uint64_t{1} << 29;
+
+// What repair() holds for an image `info` describes, for callers that bound the memory repairs
+// take at once: its decoded samples (CMYK: 4 bytes per pixel, PNG: 3) and, for a JPEG, libjpeg's
+// coefficients (2 bytes per sample, all held for a progressive JPEG). Not counted: the JPEG it
+// writes, a few bytes per pixel at most.
+uint64_t repair_memory(const ImageInfo& info);
 
 // TensorFlow's CMYK -> RGB conversion for one pixel, as in UncompressLow() in
 // tensorflow/core/lib/jpeg/jpeg_mem.cc, applied to libjpeg's JCS_CMYK output (the samples as

@@ -3,6 +3,7 @@
 #include "text_lists.hpp"
 
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -20,12 +21,13 @@ bool valid_subset_name(const std::string& s) {
     return true;
 }
 
-// A folder of class folders (val/<WNID>/...), which labels the validation split by itself.
+// A folder of class folders (val/<WNID>/...), which labels the validation split by itself. A
+// folder not named like a WNID (lost+found/) labels nothing: it is a bad entry of its own.
 bool has_class_folders(const fs::path& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return false;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_directory(ec) && !it->is_symlink(ec)) return true;
+        if (it->is_directory(ec) && !it->is_symlink(ec) && looks_like_wnid(it->path().filename().string())) return true;
     return false;
 }
 
@@ -38,10 +40,16 @@ void check_options(const ConvertOptions& o) {
     if (!o.subsets.empty() && o.train.empty())
         throw std::runtime_error("imgpack: subsets are subsets of the train split: --subset needs --train");
     if (o.output.empty()) throw std::runtime_error("imgpack: no output file given");
+    if (o.max_image_bytes == 0 || o.max_image_bytes > UINT32_MAX)
+        throw std::runtime_error("imgpack: --max-image-bytes must be 1.." + std::to_string(UINT32_MAX) +
+                                 " (a record's size is a u32), got " + std::to_string(o.max_image_bytes));
     for (const auto& p : {o.train, o.val, o.test})
         if (!p.empty() && !fs::exists(p)) throw std::runtime_error("imgpack: " + p.string() + ": no such file");
-    if (!o.test_patch.empty() && !fs::is_regular_file(o.test_patch))
+    // Any readable file: a pipe from process substitution too.
+    if (!o.test_patch.empty() && !fs::exists(o.test_patch))
         throw std::runtime_error("imgpack: " + o.test_patch.string() + ": no such file (--test-patch)");
+    if (!o.test_patch.empty() && fs::is_directory(o.test_patch))
+        throw std::runtime_error("imgpack: " + o.test_patch.string() + ": a folder; --test-patch takes the patch's tar");
     for (size_t i = 0; i < o.subsets.size(); ++i) {
         const SubsetRequest& r = o.subsets[i];
         if (!valid_subset_name(r.name))
@@ -72,8 +80,12 @@ Inputs read_inputs(const ConvertOptions& o) {
                                            o.classes.string());
         }
     }
-    for (const SubsetRequest& r : o.subsets) in.subset_lists.push_back(r.list.empty() ? std::vector<std::string>{}
-                                                                                        : read_lines(r.list));
+    for (const SubsetRequest& r : o.subsets) {
+        in.subset_lists.push_back(r.list.empty() ? std::vector<std::string>{} : read_lines(r.list));
+        if (!r.list.empty() && in.subset_lists.back().empty() && !o.allow_empty)
+            throw std::runtime_error("imgpack: subset '" + r.name + "': " + r.list.string() +
+                                     " names no file (--allow-empty writes an empty subset)");
+    }
     return in;
 }
 

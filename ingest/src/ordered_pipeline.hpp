@@ -11,6 +11,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -25,8 +28,26 @@ public:
     OrderedPipeline(unsigned workers, size_t max_bytes_in_flight, Work work, Consume consume)
         : max_bytes_(max_bytes_in_flight), work_(std::move(work)), consume_(std::move(consume)) {
         if (workers == 0) workers = 1;
-        for (unsigned w = 0; w < workers; ++w) workers_.emplace_back([this, w] { work_loop(w); });
-        consumer_ = std::thread([this] { consume_loop(); });
+        // A thread that cannot start (a limit on processes or threads, as containers set) stops
+        // the threads already running and becomes an error that says so: a std::thread that is
+        // still joinable when the constructor unwinds would call std::terminate.
+        try {
+            for (unsigned w = 0; w < workers; ++w) workers_.emplace_back([this, w] { work_loop(w); });
+            consumer_ = std::thread([this] { consume_loop(); });
+        } catch (const std::system_error& e) {
+            const size_t started = workers_.size() + (consumer_.joinable() ? 1 : 0);
+            {
+                std::lock_guard lock(m_);
+                aborted_ = true;
+            }
+            cv_.notify_all();
+            join();
+            throw std::runtime_error("imgpack: cannot start thread " + std::to_string(started + 1) + " of " +
+                                     std::to_string(workers + 1) + " (" + std::to_string(workers) +
+                                     " workers and a writer): " + e.what() +
+                                     ". A limit on processes or threads (ulimit -u, a container's pid limit)? "
+                                     "Fewer workers (-j) need fewer threads");
+        }
     }
 
     ~OrderedPipeline() {

@@ -41,9 +41,13 @@ struct ConvertOptions {
     std::filesystem::path class_names; // synset_words.txt, LOC_synset_mapping.txt or the devkit
     std::filesystem::path test;        // flat tar or folder of test JPEGs (unlabeled)
     std::filesystem::path test_patch;  // the October 2019 patch tar: its images replace same-named ones
+    bool test_patch_adds = false;      // a patch image that replaces no test image is added (else an error)
     std::filesystem::path classes;     // the class list, one WNID per line, in label order
     std::vector<SubsetRequest> subsets;
     bool allow_missing = false;        // a subset list may name files not in train (left out)
+    // An empty split, test patch or subset (a source or list holding no images, a fraction that
+    // rounds to 0 records) is an error unless this is set.
+    bool allow_empty = false;
     uint64_t seed = 0;                 // for generated subsets
     std::filesystem::path output;
     // What to do with an input entry that cannot be packed (not a JPEG/PNG, empty, a link or a
@@ -53,11 +57,21 @@ struct ConvertOptions {
     // Re-encode ImageNet's quirks (CMYK/YCCK JPEGs, PNGs named .JPEG) as RGB JPEGs, as TFDS does;
     // false keeps the original bytes (and lists them as needing repair).
     bool repair = true;
-    unsigned jobs = 0;                 // worker threads; 0: one per core
+    // Decode every image whole while converting (the header alone is checked otherwise): one that
+    // does not decode cleanly (cut short, damaged data: any libjpeg error or warning) is a bad
+    // entry. Costs a decode per image (docs/performance.md).
+    bool decode = false;
+    // An input file larger than this is a bad entry, found from its tar header (or stat) before
+    // any memory is allocated for it. 1..UINT32_MAX (a record's size is a u32).
+    uint64_t max_image_bytes = uint64_t{64} << 20;
+    // Worker threads; 0: one per core. More than kMaxJobs, or 4 per core, is clamped (with a note).
+    unsigned jobs = 0;
     bool overwrite = false;
     std::function<void(const std::string&)> log;  // notes for the user; may be empty
     std::function<void(const Progress&)> progress;  // may be empty
 };
+
+inline constexpr unsigned kMaxJobs = 256;
 
 struct SplitSummary {
     std::string name;
@@ -73,6 +87,7 @@ struct StageTimes {
     double hashing = 0;    // XXH3 of every image (workers)
     double parsing = 0;    // image header parsing (workers)
     double repairing = 0;  // re-encoding the quirks (workers)
+    double decoding = 0;   // --decode: decoding every image whole (workers)
     double workers = 0;    // the workers' total CPU
     double writing = 0;    // the writing thread: blobs into the output, in order
     double finishing = 0;  // wall time of metadata, fsync and rename at the end
@@ -88,13 +103,16 @@ struct ConvertSummary {
     std::vector<std::string> left_out;      // with allow_missing: "subset '<name>': <listed name>" not in train
     std::vector<std::string> notes;         // what was inferred or patched, for the user
     uint64_t patched = 0;                   // test images replaced by the patch
+    std::vector<std::string> patch_added;   // with test_patch_adds: patch images that replaced nothing
+    unsigned jobs = 0;                      // worker threads used
     uint64_t pack_bytes = 0;
     double seconds = 0;
     StageTimes times;
 };
 
-// Throws std::runtime_error naming the archive and entry (or list and line) on bad input; the
-// destination is then left untouched.
+// Throws std::runtime_error naming the archive and entry (or list and line) on bad input, and
+// on failures to start a thread or to allocate memory; the destination is then left untouched
+// and the temporary file removed.
 ConvertSummary convert(const ConvertOptions& options);
 
 }  // namespace imgpack
