@@ -39,7 +39,7 @@ void add_verify(CLI::App& app) {
     cmd->add_option("-j,--jobs", a->jobs, "Threads (default: one per core)");
     cmd->add_flag("--decode", a->decode,
                   "Also decode every image whole, as the loader does; name each that does not decode "
-                  "(about 1 ms of CPU per ImageNet image)");
+                  "(about 1 ms of CPU per ImageNet-sized photograph)");
     cmd->callback([a] {
         Pack pack = Pack::open(a->path);  // header, directory, metadata checksums, every offset
         unsigned jobs = a->jobs ? a->jobs : std::max(1u, std::thread::hardware_concurrency());
