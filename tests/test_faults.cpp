@@ -66,9 +66,10 @@ struct SpawnIo {
     int stderr_fd = -1;                        // a descriptor to dup onto its stderr, or:
     const char* stderr_path = "/dev/null";
     std::vector<int> default_signals;
+    int stdout_fd = -1;                        // a descriptor to dup onto its stdout, or /dev/null
 };
 
-// Starts a process with stdout sent to /dev/null and stderr as `io` says; `fsize_limit` > 0 sets
+// Starts a process with stdout and stderr as `io` says; `fsize_limit` > 0 sets
 // RLIMIT_FSIZE for the child through a shell's ulimit (in 1024-byte blocks).
 pid_t spawn(std::vector<std::string> args, long fsize_blocks = 0, const SpawnIo& io = {}) {
     if (fsize_blocks > 0) {
@@ -81,7 +82,8 @@ pid_t spawn(std::vector<std::string> args, long fsize_blocks = 0, const SpawnIo&
     argv.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (io.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&fa, io.stdout_fd, 1);
+    else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (io.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&fa, io.stderr_fd, 2);
     else posix_spawn_file_actions_addopen(&fa, 2, io.stderr_path, O_WRONLY, 0);
     posix_spawnattr_t attr;
@@ -280,6 +282,37 @@ TEST_CASE("faults: SIGPIPE: the reader of the converter's output goes away mid-c
         }
         CHECK(c.no_temporary());
         CHECK(c.previous_intact());
+    }
+}
+
+TEST_CASE("faults: SIGPIPE on stdout (convert | head -1): the summary comes after the pack is in place") {
+    // convert writes one thing to stdout, its summary, once the pack has its name. A reader gone
+    // by then (here: before the start) kills it with SIGPIPE (exit 141 in a shell), or, where
+    // SIGPIPE is ignored, fails the write (exit 1): either way the pack is complete, and no
+    // temporary file is left.
+    const IgnoreSigpipe ignore_sigpipe;
+    for (bool sigpipe_default : {true, false}) {
+        CAPTURE(sigpipe_default);
+        test::TempDir dir;
+        const auto out = dir / "p.imgpack";
+        test::write_text(out, "the previous pack");
+        int pipe_fds[2];
+        REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+        imgpack::UniqueFd reader(pipe_fds[0]), writer(pipe_fds[1]);
+        reader.reset();  // the reader is gone
+        SpawnIo io{-1, "/dev/null", {}, writer.get()};
+        if (sigpipe_default) io.default_signals = {SIGPIPE};
+        const pid_t pid = spawn(convert_args(out, fault_input().s.train_tar, /*quiet=*/false), 0, io);
+        writer.reset();
+        const int st = wait_status(pid);
+        if (sigpipe_default) {
+            CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE));
+        } else {
+            CHECK(WIFEXITED(st));
+            CHECK(WEXITSTATUS(st) == 1);
+        }
+        CHECK(test::temporaries(dir.path()).empty());
+        CHECK(complete_pack(out));
     }
 }
 
