@@ -41,6 +41,21 @@ private:
     fs::path path_;
 };
 
+// Whether a file name is one of the writer's temporary files (writer/src/temp_file.hpp):
+// `imgpack-XXXXXX.tmp`, in the destination's folder.
+inline bool is_temporary(const fs::path& p) {
+    const std::string n = p.filename().string();
+    return n.size() == 18 && n.starts_with("imgpack-") && n.ends_with(".tmp");
+}
+
+// The writer's temporary files in `dir`.
+inline std::vector<fs::path> temporaries(const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (is_temporary(e.path())) out.push_back(e.path());
+    return out;
+}
+
 inline std::vector<unsigned char> read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + p.string());

@@ -181,7 +181,7 @@ TEST_CASE("convert: bad input is refused with the file and entry named, and noth
             CHECK_MESSAGE(err.find(p) != std::string::npos, "expected '", p, "' in: ", err);
         CHECK_FALSE(test::fs::exists(opts.output));
         for (const auto& e : test::fs::directory_iterator(opts.output.parent_path()))
-            CHECK_MESSAGE(e.path().filename().string().find(".tmp-") == std::string::npos, "left behind: ", e.path());
+            CHECK_MESSAGE(!test::is_temporary(e.path()), "left behind: ", e.path());
     };
     // Flat tars made with GNU tar from files in a scratch folder.
     auto make_tar = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& files,

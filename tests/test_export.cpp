@@ -474,9 +474,9 @@ TEST_CASE("export: imgpack info shows the provenance, as text and in --json") {
                                  "\",\"shard\":{\"index\":1,\"count\":2},\"splits\":[{\"name\":\"train\","
                                  "\"source_split\":\"train\",\"source_subset\":\"10pct\"},{\"name\":\"test\","
                                  "\"source_split\":\"test\",\"source_subset\":\"\"}],\"subsets\":[{\"name\":\"d\","
-                                 "\"source_subset\":\"\"}]}}"));
+                                 "\"source_subset\":\"\"}]},\"skipped\":[]}"));
     // A converted pack has none.
-    CHECK(contains(test::cli("info --json " + test::quote(d.pack.string())).out, "\"provenance\":null}"));
+    CHECK(contains(test::cli("info --json " + test::quote(d.pack.string())).out, "\"provenance\":null,\"skipped\":[]}"));
 }
 
 TEST_CASE("export: the summary says which subsets were dropped and why, and --help shows the syntax") {

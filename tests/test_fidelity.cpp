@@ -206,7 +206,8 @@ TEST_CASE("fidelity: the test-server submission file: test-file order, five 1-in
         text += "\n";
     }
     test::write_text(dir / "pred.txt", text);
-    std::string out = imgpack::make_submission(pack, dir / "pred.txt");
+    // The synthetic test set is complete: ILSVRC2012_test_00000001 to _<its size>.
+    std::string out = imgpack::make_submission(pack, dir / "pred.txt", t.size());
     std::istringstream lines(out);
     std::string line;
     for (size_t i = 0; i < t.size(); ++i) {
@@ -217,16 +218,19 @@ TEST_CASE("fidelity: the test-server submission file: test-file order, five 1-in
     }
     CHECK_FALSE(std::getline(lines, line));
 
-    // Through the CLI, and the errors it names.
+    // The CLI expects the real test set (100,000 images): this one is refused, and nothing is
+    // written (tests/test_submission.cpp writes one of the real size).
     auto r = test::cli("submission " + test::quote(d.pack.string()) + " " + test::quote((dir / "pred.txt").string()) + " -o " +
                        test::quote((dir / "sub.txt").string()));
-    CHECK(r.status == 0);
-    CHECK(test::read_file(dir / "sub.txt") == std::vector<unsigned char>(out.begin(), out.end()));
+    CHECK(r.status == 1);
+    CHECK(r.err.find("missing 99993: ILSVRC2012_test_00000008.JPEG to ILSVRC2012_test_00100000.JPEG (99993)") !=
+          std::string::npos);
+    CHECK_FALSE(test::fs::exists(dir / "sub.txt"));
     auto fails = [&](const std::string& preds, const std::string& message) {
         test::write_text(dir / "bad.txt", preds);
         std::string err;
         try {
-            imgpack::make_submission(pack, dir / "bad.txt");
+            imgpack::make_submission(pack, dir / "bad.txt", t.size());
         } catch (const std::exception& e) {
             err = e.what();
         }

@@ -6,6 +6,8 @@
 
 #include <imgpack/decode.hpp>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -241,6 +243,24 @@ TEST_CASE("imgpack decode: the CLI's pixels are the Decoder's, with the loader's
         CHECK(r.err.find("Premature end of JPEG file") != std::string::npos);
         CHECK_FALSE(std::filesystem::exists(out));
         CHECK_FALSE(std::filesystem::exists(out + ".tmp"));
+    }
+    SUBCASE("an output that is not a regular file, or is the pack itself, is refused and left as it was") {
+        const std::string fifo = (dir / "fifo.ppm").string();
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        r = test::cli("decode " + test::quote(pack) + " --split train --index 0 -o " + test::quote(fifo));
+        CHECK(r.status == 1);
+        CHECK_MESSAGE(r.err.find("is a FIFO (named pipe)") != std::string::npos, r.err);
+        CHECK(std::filesystem::is_fifo(fifo));
+        // The pack itself, under another name that ends in .ppm (a hard link).
+        const std::string alias = (dir / "alias.ppm").string();
+        const auto size = std::filesystem::file_size(pack);
+        std::filesystem::create_hard_link(pack, alias);
+        r = test::cli("decode " + test::quote(pack) + " --split train --index 0 -o " + test::quote(alias));
+        CHECK(r.status == 1);
+        CHECK_MESSAGE(r.err.find("is the input given as PACK") != std::string::npos, r.err);
+        CHECK(std::filesystem::file_size(pack) == size);
+        CHECK(std::filesystem::hard_link_count(pack) == 2);
+        CHECK(test::temporaries(dir.path()).empty());
     }
 }
 

@@ -6,8 +6,13 @@
 #include "helpers.hpp"
 
 #include "interleaved_pack.hpp"
+#include "synth_fixture.hpp"
 
+#include <imgpack/pack_writer.hpp>
 #include <imgpack/reader.hpp>
+
+#include <turbojpeg.h>
+#include <xxhash.h>
 
 namespace {
 
@@ -117,4 +122,130 @@ TEST_CASE("verify --quick: the metadata only, what it passes and what it catches
     CHECK(r.status == 1);
     CHECK(contains(r.err, "(split) checksum mismatch"));
     CHECK(contains(r.err, (dir / "meta.imgpack").string()));
+}
+
+// --- verify --decode (issue 13 item 15): damage a checksum cannot see --------------------------
+
+namespace {
+
+using Bytes = std::vector<unsigned char>;
+
+// A pack of one split, "validation", holding these records (sorted by name) as they are, each
+// with the checksum of its own bytes: the converter stored them so, and plain verify passes it.
+void write_pack_of(const test::fs::path& out, std::vector<std::pair<std::string, Bytes>> records) {
+    std::sort(records.begin(), records.end());
+    imgpack::PackWriter w(out, false);
+    imgpack::PackContents c;
+    c.splits.push_back({"validation", {}});
+    for (const auto& [name, bytes] : records) {
+        imgpack::RecordDef r;
+        r.name = name;
+        r.blob_offset = w.append_blob(bytes);
+        r.blob_size = uint32_t(bytes.size());
+        r.xxh3 = XXH3_64bits(bytes.data(), bytes.size());
+        r.codec = imgpack::format::Codec::jpeg;
+        c.splits[0].records.push_back(r);
+    }
+    w.finish(c);
+}
+
+// The same picture as a progressive JPEG (several scans, each with its own header).
+Bytes progressive(const Bytes& jpeg) {
+    tjhandle d = tjInitDecompress();
+    int w = 0, h = 0, sub = 0, cs = 0;
+    REQUIRE(tjDecompressHeader3(d, jpeg.data(), jpeg.size(), &w, &h, &sub, &cs) == 0);
+    Bytes rgb(size_t(w) * size_t(h) * 3);
+    REQUIRE(tjDecompress2(d, jpeg.data(), jpeg.size(), rgb.data(), w, 0, h, TJPF_RGB, 0) == 0);
+    tjDestroy(d);
+    tjhandle c = tjInitCompress();
+    unsigned char* out = nullptr;
+    unsigned long size = 0;
+    REQUIRE(tjCompress2(c, rgb.data(), w, 0, h, TJPF_RGB, &out, &size, TJSAMP_420, 90, TJFLAG_PROGRESSIVE) == 0);
+    Bytes p(out, out + size);
+    tjFree(out);
+    tjDestroy(c);
+    return p;
+}
+
+// Where the n-th scan (SOS marker, FF DA) starts; n counts from 0.
+size_t scan_at(const Bytes& jpeg, int n) {
+    for (size_t i = 2; i + 1 < jpeg.size(); ++i)
+        if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA && n-- == 0) return i;
+    FAIL("too few scans");
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("verify --decode: images whose checksum matches but that do not decode are named, on any number of threads") {
+    const auto& d = test::synth_imagenet();
+    imgpack::Pack source = imgpack::Pack::open(d.pack.string());
+    const imgpack::Split& val = source.split("validation");
+    REQUIRE(val.size() >= 5);
+    auto bytes_of = [&](size_t i) { return Bytes(val[i].data.begin(), val[i].data.end()); };
+    auto name = [](int n) { return "ILSVRC2012_val_0000000" + std::to_string(n) + ".JPEG"; };
+
+    // The issue's case: a JPEG cut short in the middle of its scan, its header intact.
+    Bytes truncated = bytes_of(1);
+    const size_t scan = scan_at(truncated, 0);
+    truncated.resize(scan + (truncated.size() - scan) / 2);
+    // A second case of the class: a progressive JPEG whose third scan's header is damaged (its
+    // spectral end set past 63). Header checks stop at the first scan; only decoding reaches it.
+    const Bytes intact_progressive = progressive(bytes_of(2));
+    Bytes bad_scan = intact_progressive;
+    const size_t sos = scan_at(bad_scan, 2);
+    bad_scan[sos + 5 + 2 * size_t(bad_scan[sos + 4]) + 1] = 64;
+    // A third: bytes that are no JPEG at all (a PNG signature and header).
+    const Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+
+    test::TempDir dir;
+    const auto pack = dir / "damaged.imgpack";
+    write_pack_of(pack, {{name(1), bytes_of(0)},
+                         {name(2), truncated},
+                         {name(3), intact_progressive},
+                         {name(4), bad_scan},
+                         {name(5), png},
+                         {name(6), bytes_of(3)}});
+
+    auto plain = test::cli("verify " + test::quote(pack.string()));
+    CHECK_MESSAGE(plain.status == 0, plain.err);  // every checksum matches: plain verify cannot see it
+
+    std::string first_err;
+    for (unsigned jobs : {1u, 2u, 3u}) {
+        CAPTURE(jobs);
+        auto r = test::cli("verify --decode -j " + std::to_string(jobs) + " " + test::quote(pack.string()));
+        CHECK(r.status == 1);
+        CHECK(r.out.empty());
+        CHECK_MESSAGE(contains(r.err, "split 'validation' record 1 (" + name(2) + "): does not decode: JPEG: "
+                                      "Premature end of JPEG file"), r.err);
+        CHECK_MESSAGE(contains(r.err, "split 'validation' record 3 (" + name(4) + "): does not decode: JPEG: "
+                                      "Invalid progressive parameters"), r.err);
+        CHECK_MESSAGE(contains(r.err, "split 'validation' record 4 (" + name(5) + "): does not decode: JPEG: "
+                                      "Not a JPEG file"), r.err);
+        for (int intact : {1, 3, 6}) CHECK_MESSAGE(!contains(r.err, name(intact)), r.err);
+        CHECK(contains(r.err, "FAILED: 0 of 6 records corrupt, 3 that do not decode"));
+        if (jobs == 1) first_err = r.err;
+        CHECK(r.err == first_err);  // named in split order, whichever thread decoded them
+    }
+}
+
+TEST_CASE("verify --decode: a converted pack decodes whole, and a record with a bad checksum is named once, as corrupt") {
+    const auto& d = test::synth_imagenet();
+    auto ok = test::cli("verify --decode -j 2 " + test::quote(d.pack.string()));
+    CHECK_MESSAGE(ok.status == 0, ok.err);
+    CHECK(contains(ok.out, "all checksums match, every image decodes"));
+
+    imgpack::Pack pack = imgpack::Pack::open(d.pack.string());
+    const imgpack::Split& val = pack.split("validation");
+    auto bytes = test::read_file(d.pack);
+    bytes[val[4].offset + val[4].data.size() - 3] ^= 0x40;  // inside the scan, near its end
+    test::TempDir dir;
+    test::write_file(dir / "bad.imgpack", bytes);
+    auto bad = test::cli("verify --decode " + test::quote((dir / "bad.imgpack").string()));
+    CHECK(bad.status == 1);
+    const std::string named = "record 4 (" + std::string(val[4].name) + ")";
+    CHECK_MESSAGE(contains(bad.err, named + ": checksum mismatch"), bad.err);
+    CHECK_MESSAGE(bad.err.find(named) == bad.err.rfind(named), bad.err);
+    CHECK(contains(bad.err, "1 of"));
+    CHECK(contains(bad.err, "0 that do not decode"));
 }

@@ -235,3 +235,150 @@ TEST_CASE("writer: a real refusal of the rename is reported, with no fallback tr
     CHECK_FALSE(fs::exists(dest));
     CHECK(fs::exists(temp));
 }
+
+namespace {
+
+// The message check_destination() gives for `dest`, or "" when it allows it.
+std::string refusal(const fs::path& dest, bool overwrite, std::vector<imgpack::InputPath> inputs = {}) {
+    try {
+        imgpack::check_destination(dest, overwrite, inputs);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("writer: the temporary file has a short name of its own, so any legal destination name works") {
+    test::TempDir dir;
+    for (size_t length : {253, 255}) {  // the issue's name, and NAME_MAX itself
+        CAPTURE(length);
+        const fs::path out = dir / (std::string(length - 8, 'p') + ".imgpack");
+        imgpack::PackWriter w(out, false);
+        CHECK(w.temporary_path().parent_path() == out.parent_path());
+        CHECK(test::is_temporary(w.temporary_path()));
+        CHECK(imgpack::TempFile(out).removed_on_signal());  // registered for clean-up like any other
+        w.append_blob(bytes_of("x"));
+        w.finish({});
+        CHECK(fs::exists(out));
+        CHECK(test::temporaries(dir.path()).empty());
+        // The small-file writer (the submission's) takes the same path.
+        const fs::path text = dir / (std::string(length - 4, 's') + ".txt");
+        imgpack::write_file_atomically(text, "five labels\n", false);
+        CHECK(test::read_file(text) == bytes_of("five labels\n"));
+        CHECK(test::temporaries(dir.path()).empty());
+    }
+}
+
+TEST_CASE("writer: an output replaces only a regular file, never a FIFO, device, directory or link") {
+    test::TempDir dir;
+    CHECK(refusal(dir / "new", false).empty());
+    test::write_text(dir / "old", "old");
+    CHECK(contains(refusal(dir / "old", false), "already exists (use --force to replace it)"));
+    CHECK(refusal(dir / "old", true).empty());
+
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    REQUIRE(::symlink("old", (dir / "link").c_str()) == 0);
+    REQUIRE(::symlink("nowhere", (dir / "dangling").c_str()) == 0);
+    fs::create_directory(dir / "folder");
+    for (bool overwrite : {false, true}) {
+        CAPTURE(overwrite);
+        CHECK(contains(refusal(dir / "fifo", overwrite), "is a FIFO (named pipe): an output is written only where nothing is"));
+        CHECK(contains(refusal("/dev/null", overwrite), "/dev/null is a character device"));
+        CHECK(contains(refusal(dir / "folder", overwrite), "is a directory"));
+        CHECK(contains(refusal(dir / "link", overwrite), "is a symbolic link (to old)"));
+        CHECK(contains(refusal(dir / "dangling", overwrite), "is a symbolic link (to nowhere)"));
+    }
+    // PackWriter makes the check, and leaves the FIFO a FIFO.
+    CHECK_THROWS_WITH_AS(imgpack::PackWriter(dir / "fifo", true), doctest::Contains("is a FIFO"), std::runtime_error);
+    struct stat st {};
+    REQUIRE(::lstat((dir / "fifo").c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    CHECK(test::temporaries(dir.path()).empty());
+}
+
+TEST_CASE("writer: an output never replaces an input of its own run, under any of its names") {
+    test::TempDir dir;
+    test::write_text(dir / "train.tar", "an archive");
+    test::write_text(dir / "labels.txt", "labels");
+    fs::create_hard_link(dir / "labels.txt", dir / "hardlink.txt");
+    fs::create_symlink(dir / "pack.imgpack", dir / "symlinked-input");
+    test::write_text(dir / "pack.imgpack", "a previous pack");
+    const std::vector<imgpack::InputPath> inputs{{"--train", dir / "train.tar"},
+                                                 {"--val-labels", dir / "labels.txt"},
+                                                 {"--classes", dir / "symlinked-input"},
+                                                 {"--test", dir / "absent.tar"}};
+    for (bool overwrite : {false, true}) {
+        CAPTURE(overwrite);
+        // The issue's case: -o names an input archive.
+        CHECK(contains(refusal(dir / "train.tar", overwrite, inputs),
+                       "is the input given as --train (" + (dir / "train.tar").string() +
+                           "): an output never replaces an input of its own run"));
+        // Another name of an input: a hard link, and an input given through a symbolic link.
+        CHECK(contains(refusal(dir / "hardlink.txt", overwrite, inputs), "is the input given as --val-labels"));
+        CHECK(contains(refusal(dir / "pack.imgpack", overwrite, inputs), "is the input given as --classes"));
+    }
+    // A file that is no input is replaced; an input that does not exist is left to its reader.
+    test::write_text(dir / "other.imgpack", "x");
+    CHECK(refusal(dir / "other.imgpack", true, inputs).empty());
+    // PackWriter takes the inputs too, and write_file_atomically.
+    CHECK_THROWS_WITH_AS(imgpack::PackWriter(dir / "train.tar", true, inputs), doctest::Contains("is the input given as --train"),
+                         std::runtime_error);
+    CHECK_THROWS_WITH_AS(imgpack::write_file_atomically(dir / "hardlink.txt", "x", true, inputs),
+                         doctest::Contains("is the input given as --val-labels"), std::runtime_error);
+    CHECK(test::read_file(dir / "train.tar") == bytes_of("an archive"));
+    CHECK(test::read_file(dir / "labels.txt") == bytes_of("labels"));
+}
+
+TEST_CASE("writer: an output is never written inside an input folder, at any depth") {
+    test::TempDir dir;
+    fs::create_directories(dir / "val" / "sub");
+    fs::create_directory_symlink(dir / "val", dir / "val-link");
+    const std::vector<imgpack::InputPath> inputs{{"--val", dir / "val"}};
+    CHECK(contains(refusal(dir / "val" / "p.imgpack", false, inputs),
+                   "is inside the folder given as --val (" + (dir / "val").string() + ")"));
+    CHECK(contains(refusal(dir / "val" / "sub" / "p.imgpack", false, inputs), "inside the folder given as --val"));
+    CHECK(contains(refusal(dir / "val-link" / "p.imgpack", false, inputs), "inside the folder given as --val"));
+    CHECK(refusal(dir / "p.imgpack", false, inputs).empty());  // beside it is fine
+    CHECK_THROWS_WITH_AS(imgpack::PackWriter(dir / "val" / "p.imgpack", false, inputs),
+                         doctest::Contains("inside the folder given as --val"), std::runtime_error);
+    CHECK(fs::is_empty(dir / "val" / "sub"));
+    CHECK(test::temporaries(dir / "val").empty());
+}
+
+TEST_CASE("writer: what is at the destination is checked again before a replacing rename") {
+    test::TempDir dir;
+    auto out = dir / "p.imgpack";
+    test::write_text(out, "previous");
+    {
+        imgpack::PackWriter w(out, true);
+        w.append_blob(bytes_of("x"));
+        // While the pack is written, someone puts a FIFO where the previous file was.
+        fs::remove(out);
+        REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
+        CHECK_THROWS_WITH_AS(w.finish({}), doctest::Contains("is a FIFO"), std::runtime_error);
+    }
+    struct stat st {};
+    REQUIRE(::lstat(out.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    CHECK(test::temporaries(dir.path()).empty());
+}
+
+TEST_CASE("writer: write_file_atomically writes whole, refuses what PackWriter refuses, leaves nothing on failure") {
+    test::TempDir dir;
+    auto out = dir / "submission.txt";
+    imgpack::write_file_atomically(out, "1 2 3 4 5\n", false);
+    CHECK(test::read_file(out) == bytes_of("1 2 3 4 5\n"));
+    CHECK_THROWS_WITH_AS(imgpack::write_file_atomically(out, "other", false), doctest::Contains("already exists"),
+                         std::runtime_error);
+    imgpack::write_file_atomically(out, "6 7 8 9 10\n", true);
+    CHECK(test::read_file(out) == bytes_of("6 7 8 9 10\n"));
+    CHECK_THROWS_WITH_AS(imgpack::write_file_atomically(dir / "no-such-folder" / "x.txt", "x", false),
+                         doctest::Contains("cannot create a temporary file"), std::runtime_error);
+    size_t entries = 0;
+    for (auto& e : fs::directory_iterator(dir.path())) (void)e, ++entries;
+    CHECK(entries == 1);
+}

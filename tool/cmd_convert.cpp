@@ -2,7 +2,10 @@
 #include "commands.hpp"
 #include "json.hpp"
 
+#include "output.hpp"
+
 #include <imgpack/convert.hpp>
+#include <imgpack/destination.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -52,7 +55,24 @@ void print_progress(const Progress& p) {
         line += buf;
     }
     std::printf("\r%s\033[K%s", line.c_str(), p.done ? "\n" : "");
-    std::fflush(stdout);
+    flush_or_stop(stdout, "standard output");  // a terminal that went away stops the conversion
+}
+
+// Every file and folder the conversion reads, as check_destination() takes them.
+std::vector<InputPath> inputs_of(const ConvertOptions& o) {
+    std::vector<InputPath> inputs;
+    auto add = [&](std::string option, const std::filesystem::path& p) {
+        if (!p.empty()) inputs.push_back({std::move(option), p});
+    };
+    add("--train", o.train);
+    add("--val", o.val);
+    add("--val-labels", o.val_labels);
+    add("--class-names", o.class_names);
+    add("--test", o.test);
+    add("--test-patch", o.test_patch);
+    add("--classes", o.classes);
+    for (const SubsetRequest& s : o.subsets) add("--subset " + s.name, s.list);
+    return inputs;
 }
 
 void print_summary(const ConvertSummary& s, const std::filesystem::path& out) {
@@ -163,7 +183,13 @@ void add_convert(CLI::App& app) {
         // On a terminal, a progress line per source; elsewhere (a log, a pipe) only the summary.
         const bool terminal = ::isatty(STDOUT_FILENO) == 1;
         if (!a->quiet && terminal) a->o.progress = print_progress;
-        if (!a->quiet && !terminal) a->o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+        if (!a->quiet && !terminal)
+            a->o.log = [](const std::string& line) {
+                std::fprintf(stderr, "%s\n", line.c_str());
+                flush_or_stop(stderr, "standard error");  // e.g. `2>&1 | head` with SIGPIPE ignored
+            };
+        // Before anything is read: the output must not be an input, a device, a FIFO, ...
+        check_destination(a->o.output, a->o.overwrite, inputs_of(a->o));
         ConvertSummary s = convert(a->o);
         if (!a->quiet) print_summary(s, a->o.output);
     });

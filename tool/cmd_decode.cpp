@@ -5,13 +5,13 @@
 #include "commands.hpp"
 
 #include <imgpack/decode.hpp>
+#include <imgpack/destination.hpp>
 #include <imgpack/reader.hpp>
 #include <imgpack/synth.hpp>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -20,24 +20,6 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Writes under a temporary name beside the output, then renames: never a half-written image.
-void write_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ec;
-            std::filesystem::remove(temp, ec);
-            throw std::runtime_error("imgpack decode: cannot write " + temp);
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) throw std::runtime_error("imgpack decode: cannot rename " + temp + " to " + path + ": " + ec.message());
 }
 
 }  // namespace
@@ -76,6 +58,8 @@ void add_decode(CLI::App& app) {
         const bool png = ends_with(a->output, ".png") || ends_with(a->output, ".PNG");
         if (!png && !ends_with(a->output, ".ppm") && !ends_with(a->output, ".PPM"))
             throw std::runtime_error("imgpack decode: the output must end in .png or .ppm: " + a->output);
+        const InputPath inputs[] = {{"PACK", a->path}};
+        check_destination(a->output, /*overwrite=*/true, inputs);  // before the work, as again when writing
         Pack pack = Pack::open(a->path);
         const auto& split = pack.split(a->split);
         size_t i = a->index;
@@ -123,7 +107,10 @@ void add_decode(CLI::App& app) {
             file.assign(head.begin(), head.end());
             file.insert(file.end(), pixels.begin(), pixels.end());
         }
-        write_atomically(a->output, file);
+        // As any output: a temporary file beside it, renamed into place; a regular file is replaced,
+        // but never a FIFO, device, directory, link, or the pack it reads (docs/integrity.md §1, "The destination").
+        write_file_atomically(a->output, std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
+                              /*overwrite=*/true, inputs);
         std::printf("wrote %s: %s (record %zu of '%s'), %dx%d%s\n", a->output.c_str(), std::string(r.name).c_str(), i,
                     a->split.c_str(), width, height, what.c_str());
     });

@@ -44,21 +44,6 @@ namespace imgpack::cli {
 
 namespace {
 
-// A byte string as it can be shown in a message: printable ASCII as is, anything else as \xNN.
-std::string shown(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        }
-    }
-    return out;
-}
-
 // Why `s` is not a safe single path component, or nullptr when it is.
 const char* unsafe_component(std::string_view s) {
     if (s.empty()) return "is empty";

@@ -1,4 +1,4 @@
-// imgpack info PACK [--json]: what a pack holds.
+// imgpack info PACK [--json]: what a pack holds, and what the converter left out of it.
 #include "commands.hpp"
 #include "json.hpp"
 
@@ -63,7 +63,13 @@ void print_json(const Pack& pack) {
                ",\"split\":" + json_string(s.split().name()) + ",\"records\":" + std::to_string(s.size()) +
                ",\"origin\":" + json_string(s.origin()) + "}";
     }
-    out += "],\"provenance\":" + provenance_json(pack) + "}";
+    out += "],\"provenance\":" + provenance_json(pack) + ",\"skipped\":[";
+    for (size_t i = 0; i < pack.skipped().size(); ++i) {
+        const SkippedInfo& k = pack.skipped()[i];
+        out += (i ? "," : "") + std::string("{\"split\":") + json_string(k.split) + ",\"entry\":" + json_string(k.entry) +
+               ",\"reason\":" + json_string(k.reason) + "}";
+    }
+    out += "]}";
     std::printf("%s\n", out.c_str());
 }
 
@@ -81,6 +87,14 @@ void print_text(const Pack& pack) {
         std::printf("  %-12s %10zu records  of %s  (%s)\n", std::string(s.name()).c_str(), s.size(),
                     std::string(s.split().name()).c_str(), std::string(s.origin()).c_str());
     print_provenance(pack);
+    // Entries of the input the converter left out (--on-bad-image=skip). They come from the
+    // archives as they were, so they are shown escaped (\xNN), never as raw bytes to a terminal.
+    const auto& skipped = pack.skipped();
+    if (!skipped.empty())
+        std::printf("skipped at conversion (--on-bad-image=skip): %zu entr%s\n", skipped.size(),
+                    skipped.size() == 1 ? "y" : "ies");
+    for (const SkippedInfo& k : skipped)
+        std::printf("  %-12s %s: %s\n", shown(k.split).c_str(), shown(k.entry).c_str(), shown(k.reason).c_str());
 }
 
 }  // namespace

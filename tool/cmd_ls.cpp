@@ -1,4 +1,5 @@
-// imgpack ls PACK --split S [--subset NAME] [--json]: one line per record.
+// imgpack ls PACK --split S [--subset NAME] [--json]: one line per record, with its flags
+// ("repaired": the converter re-encoded ImageNet's CMYK JPEG or PNG as an RGB JPEG).
 #include "commands.hpp"
 #include "json.hpp"
 
@@ -17,12 +18,14 @@ void print_record(const Record& r, bool json) {
                            ",\"label\":" + std::to_string(r.label) +
                            ",\"wnid\":" + (r.labeled() ? json_string(r.wnid) : std::string("null")) +
                            ",\"size\":" + std::to_string(r.data.size()) + ",\"width\":" + std::to_string(r.width) +
-                           ",\"height\":" + std::to_string(r.height) + ",\"xxh3\":\"" + hex64(r.xxh3) + "\"}";
+                           ",\"height\":" + std::to_string(r.height) + ",\"xxh3\":\"" + hex64(r.xxh3) +
+                           "\",\"flags\":" + std::to_string(r.flags) + ",\"repaired\":" + (r.repaired() ? "true" : "false") +
+                           "}";
         std::printf("%s\n", line.c_str());
     } else {
-        std::printf("%8u  %-32s %5d  %-10s %9zu  %5ux%-5u  %s\n", r.index, std::string(r.name).c_str(), r.label,
+        std::printf("%8u  %-32s %5d  %-10s %9zu  %5ux%-5u  %s  %s\n", r.index, std::string(r.name).c_str(), r.label,
                     r.labeled() ? std::string(r.wnid).c_str() : "-", r.data.size(), r.width, r.height,
-                    hex64(r.xxh3).c_str());
+                    hex64(r.xxh3).c_str(), r.repaired() ? "repaired" : "-");
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace imgpack::python {
 
@@ -31,6 +32,14 @@ struct PyRecord {
     Split split;
     Record record;
 };
+
+// Text from a pack as a str. Names come from archives as bytes: UTF-8, with any ill-formed byte
+// kept as a lone surrogate (surrogateescape, as os.fsdecode does), so reading one never raises.
+inline py::str text(std::string_view s) {
+    PyObject* o = PyUnicode_DecodeUTF8(s.data(), Py_ssize_t(s.size()), "surrogateescape");
+    if (!o) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(o);
+}
 
 // The pack's content identity (lowercase hex; see Pack::id in reader.hpp).
 std::string pack_id(const Pack& pack);

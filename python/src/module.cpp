@@ -131,6 +131,15 @@ py::dict info_of(const Pack& pack) {
     info["subsets"] = subsets;
     info["id"] = pack_id(pack);
     info["provenance"] = provenance_of(pack);
+    py::list skipped;  // the input entries the converter left out (--on-bad-image=skip)
+    for (const SkippedInfo& k : pack.skipped()) {
+        py::dict d;
+        d["split"] = text(k.split);
+        d["entry"] = text(k.entry);
+        d["reason"] = text(k.reason);
+        skipped.append(d);
+    }
+    info["skipped"] = skipped;
     return info;
 }
 

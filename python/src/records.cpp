@@ -84,7 +84,7 @@ void bind_records(py::module_& m) {
         .def_property_readonly("data", [](py::object self) { return py::memoryview(self); },
                                "The stored bytes: a read-only memoryview into the mapping (bytes(r.data) copies)")
         .def_property_readonly("index", [](const PyRecord& r) { return r.record.index; }, "Position in its split")
-        .def_property_readonly("name", [](const PyRecord& r) { return std::string(r.record.name); })
+        .def_property_readonly("name", [](const PyRecord& r) { return text(r.record.name); })
         .def_property_readonly("label", [](const PyRecord& r) { return r.record.label; }, "Class index; -1 when unlabeled")
         .def_property_readonly("wnid", [](const PyRecord& r) -> std::optional<std::string> {
             if (!r.record.labeled()) return std::nullopt;
@@ -96,6 +96,7 @@ void bind_records(py::module_& m) {
         .def_property_readonly("offset", [](const PyRecord& r) { return r.record.offset; }, "Where the bytes start in the file")
         .def_property_readonly("xxh3", [](const PyRecord& r) { return r.record.xxh3; }, "The stored XXH3-64 of the bytes")
         .def_property_readonly("codec", [](const PyRecord& r) { return codec_name(r.record.codec); })
+        .def_property_readonly("flags", [](const PyRecord& r) { return r.record.flags; }, "The record's flags (FORMAT.md)")
         .def_property_readonly("repaired", [](const PyRecord& r) { return r.record.repaired(); },
                                "The converter re-encoded the original (a PNG or CMYK file in ImageNet)")
         .def_property_readonly("split", [](const PyRecord& r) { return std::string(r.split.name()); })
@@ -111,7 +112,7 @@ void bind_records(py::module_& m) {
             py::dict d;
             d["image"] = decode(r, "none", 224, 256, 0, 0);
             d["label"] = r.record.label;
-            d["file_name"] = std::string(r.record.name);
+            d["file_name"] = text(r.record.name);
             return d;
         }, "TFDS imagenet2012's features: {'image': (H, W, 3) uint8, 'label': int, 'file_name': str}")
         .def("__repr__", [](const PyRecord& r) {

@@ -54,7 +54,8 @@ def test_records_are_what_imgpack_ls_lists(pack, pack_path, split, subset):
     assert len(view) == len(listed) > 0
     for r, want in zip(view, listed):
         got = {"index": r.index, "name": r.name, "label": r.label, "wnid": r.wnid, "size": r.size,
-               "width": r.width, "height": r.height, "xxh3": f"{r.xxh3:016x}"}
+               "width": r.width, "height": r.height, "xxh3": f"{r.xxh3:016x}", "flags": r.flags,
+               "repaired": r.repaired}
         assert got == want
         assert r.split == split and len(r.data) == r.size and r.verify()
         if r.label >= 0:

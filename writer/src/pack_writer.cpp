@@ -217,11 +217,9 @@ struct PackWriter::State {
     }
 };
 
-PackWriter::PackWriter(std::filesystem::path destination, bool overwrite)
-    : destination_(std::move(destination)), overwrite_(overwrite) {
-    if (!overwrite && std::filesystem::exists(destination_))
-        throw std::runtime_error("imgpack: " + destination_.string() +
-                                 " already exists (use --force to replace it)");
+PackWriter::PackWriter(std::filesystem::path destination, bool overwrite, std::vector<InputPath> inputs)
+    : destination_(std::move(destination)), overwrite_(overwrite), inputs_(std::move(inputs)) {
+    check_destination(destination_, overwrite_, inputs_);
     state_ = std::make_unique<State>(destination_);
 }
 
@@ -294,7 +292,7 @@ void PackWriter::finish(const PackContents& contents) {
     write_header(dir, directory_offset, directory.size(),
                  contents.provenance ? fmt::kVersionMinor : fmt::kVersionMinorWithoutProvenance);
 
-    make_durable_and_visible();
+    publish(state_->file, destination_, overwrite_, inputs_);  // fsync, then the name, then the folder's fsync
 }
 
 // The blob section runs from the first page boundary to the end of the last blob, padded to a
@@ -339,29 +337,6 @@ void PackWriter::write_header(std::span<const unsigned char> directory, uint64_t
     h.header_xxh3 = XXH3_64bits(head, fmt::kHeaderChecksummedBytes);
     fmt::encode_header(h, head);
     if (int e = write_all_at(state_->file.fd(), head, 0)) fail_io("cannot write the header of", e);
-}
-
-// Durable before visible: data and metadata reach the disk, then the name appears, then the
-// name itself is made durable.
-void PackWriter::make_durable_and_visible() {
-    TempFile& file = state_->file;
-    if (::fsync(file.fd()) != 0) fail_io("cannot fsync", errno);
-    if (int e = file.close()) fail_io("cannot close", e);
-    // Without overwrite, a destination that appeared while we converted is not replaced.
-    const PlaceResult placed = move_into_place(file.path(), destination_, overwrite_);
-    if (placed.error == EEXIST && !overwrite_)
-        fail_io("the destination appeared meanwhile; not replacing it with", EEXIST);
-    if (placed.error) fail_io("cannot rename", placed.error);
-    file.keep();  // the name now belongs to the finished pack
-    // The pack is complete and in place whatever happens now, but a crash could still undo the
-    // rename, so a failure is reported, not ignored.
-    std::filesystem::path dir_path = destination_.parent_path();
-    if (dir_path.empty()) dir_path = ".";
-    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir || ::fsync(dir.get()) != 0)
-        throw std::runtime_error("imgpack: wrote " + destination_.string() + ", but could not fsync its directory " +
-                                 dir_path.string() + " (" + std::strerror(errno) +
-                                 "): the new name may not survive a crash");
 }
 
 }  // namespace imgpack

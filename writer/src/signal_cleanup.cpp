@@ -20,13 +20,37 @@ char paths[kSlots][kPathMax];
 std::atomic<bool> in_use[kSlots];
 std::atomic<bool> claimed[kSlots];
 
-constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+// Every signal whose default action ends the process, except SIGKILL and SIGSTOP (which cannot
+// be caught) and the fault reports (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS: after one,
+// this registry itself may be damaged). signal_cleanup.hpp says why each is here.
+constexpr int kCleanupSignals[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGVTALRM, SIGPROF, SIGIO,
+#ifdef SIGPWR
+    SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+    SIGSTKFLT,
+#endif
+    SIGABRT,
+};
 
 extern "C" void on_signal(int sig) {
     for (int i = 0; i < kSlots; ++i)
         if (in_use[i].load()) ::unlink(paths[i]);  // unlink is async-signal-safe
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);  // die of the same signal, so the parent sees how we ended
+    // Die of the same signal, so the parent sees how we ended: with the default action back, the
+    // signal raised here is held until this handler returns (it is in sa_mask), then kills us.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(sig, &dfl, nullptr);
+    ::raise(sig);
+}
+
+sigset_t cleanup_set() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : kCleanupSignals) sigaddset(&set, sig);
+    return set;
 }
 
 int claim_slot(const std::string& path) {
@@ -47,10 +71,20 @@ int claim_slot(const std::string& path) {
 void install() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    for (int sig : kCleanupSignals) ::sigaction(sig, &sa, nullptr);
+    sa.sa_mask = cleanup_set();  // one handler at a time, whichever signals come
+    for (int sig : kCleanupSignals) {
+        struct sigaction current {};
+        // Ignored (nohup, a background job) or handled by someone else (a profiler's SIGPROF):
+        // left as it is. signal_cleanup.hpp says why.
+        if (::sigaction(sig, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||
+            current.sa_handler != SIG_DFL)
+            continue;
+        ::sigaction(sig, &sa, nullptr);
+    }
     std::signal(SIGXFSZ, SIG_IGN);
 }
+
+std::span<const int> cleanup_signals() { return kCleanupSignals; }
 
 Registration::Registration(const std::string& path) noexcept : slot_(claim_slot(path)) {}
 
@@ -72,9 +106,7 @@ void Registration::reset() noexcept {
 }
 
 HoldSignals::HoldSignals() noexcept {
-    sigset_t held;
-    sigemptyset(&held);
-    for (int sig : kCleanupSignals) sigaddset(&held, sig);
+    const sigset_t held = cleanup_set();
     ::pthread_sigmask(SIG_BLOCK, &held, &previous_);
 }
 

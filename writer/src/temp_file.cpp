@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <stdexcept>
 
@@ -23,19 +22,6 @@ std::string random_suffix() {
     std::string s;
     for (unsigned char b : bytes) s += kAlphabet[b % (sizeof kAlphabet - 1)];
     return s;
-}
-
-// "<destination>.tmp-XXXXXX", its file name cut short (at a UTF-8 character's start) when the
-// whole would pass NAME_MAX: a legal 250-byte destination name must not fail for its temporary.
-std::filesystem::path temporary_name(const std::filesystem::path& destination, const std::string& suffix) {
-    std::string name = destination.filename().string();
-    const std::string tail = ".tmp-" + suffix;
-    if (name.size() + tail.size() > NAME_MAX) {
-        size_t keep = NAME_MAX - tail.size();
-        while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80) --keep;
-        name.resize(keep);
-    }
-    return destination.parent_path() / (name + tail);
 }
 
 bool refused_as_unsupported(int e) { return e == EINVAL || e == ENOSYS || e == ENOTSUP || e == EOPNOTSUPP; }
@@ -64,7 +50,7 @@ TempFile::TempFile(const std::filesystem::path& destination) {
     // is on disk but unknown to the handler.
     signal_cleanup::HoldSignals hold;
     for (int attempt = 0;; ++attempt) {
-        path_ = temporary_name(destination, random_suffix());
+        path_ = destination.parent_path() / ("imgpack-" + random_suffix() + ".tmp");
         const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd >= 0) {
             fd_.reset(fd);  // nothing below can throw: the destructor now owns the file
@@ -89,6 +75,33 @@ TempFile::~TempFile() {
 void TempFile::keep() noexcept {
     keep_ = true;
     cleanup_.reset();
+}
+
+void publish(TempFile& file, const std::filesystem::path& destination, bool overwrite,
+             std::span<const InputPath> inputs) {
+    auto fail = [&](const std::string& what, int error) {
+        throw std::runtime_error("imgpack: " + what + " " + file.path().string() + " (for " + destination.string() +
+                                 "): " + std::strerror(error));
+    };
+    // Durable before visible: data and metadata reach the disk, then the name appears, then the
+    // name itself is made durable.
+    if (::fsync(file.fd()) != 0) fail("cannot fsync", errno);
+    if (int e = file.close()) fail("cannot close", e);
+    if (overwrite) check_destination(destination, overwrite, inputs);
+    // Without overwrite, a destination that appeared meanwhile is not replaced.
+    const PlaceResult placed = move_into_place(file.path(), destination, overwrite);
+    if (placed.error == EEXIST && !overwrite) fail("the destination appeared meanwhile; not replacing it with", EEXIST);
+    if (placed.error) fail("cannot rename", placed.error);
+    file.keep();  // the name now belongs to the finished file
+    // The file is complete and in place whatever happens now, but a crash could still undo the
+    // rename, so a failure is reported, not ignored.
+    std::filesystem::path dir_path = destination.parent_path();
+    if (dir_path.empty()) dir_path = ".";
+    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::fsync(dir.get()) != 0)
+        throw std::runtime_error("imgpack: wrote " + destination.string() + ", but could not fsync its directory " +
+                                 dir_path.string() + " (" + std::strerror(errno) +
+                                 "): the new name may not survive a crash");
 }
 
 const FileOps& system_file_ops() {

@@ -2,21 +2,24 @@
 // step that gives it the destination's name once it is complete and durable.
 #pragma once
 
+#include <imgpack/destination.hpp>
 #include <imgpack/signal_cleanup.hpp>
 #include <imgpack/unique_fd.hpp>
 
 #include <filesystem>
+#include <span>
 #include <string>
 
 namespace imgpack {
 
-// `<destination>.tmp-XXXXXX` (the destination's name cut short when the whole would be longer
-// than NAME_MAX), created new (O_EXCL) for writing with mode 0666: the kernel then
-// applies the process's umask and the directory's default ACL, as for any new file, so the
-// finished pack gets the permissions a plain `open(O_CREAT)` would give it, without reading or
-// changing the umask (changing it, even for a moment, would affect every thread).
-// Until keep() it is removed when the TempFile goes, and by signal_cleanup on SIGINT, SIGTERM
-// and SIGHUP. Throws std::runtime_error when it cannot be created.
+// `imgpack-XXXXXX.tmp` in the destination's folder, created new (O_EXCL) for writing with mode
+// 0666: the kernel then applies the process's umask and the directory's default ACL, as for any
+// new file, so the finished pack gets the permissions a plain `open(O_CREAT)` would give it,
+// without reading or changing the umask (changing it, even for a moment, would affect every
+// thread). The name is short whatever the destination's is, so any name the file system allows
+// for the destination works (a name of 255 bytes plus a suffix would not), and it is not hidden:
+// one left by SIGKILL is in plain sight. Until keep() it is removed when the TempFile goes, and
+// by signal_cleanup on the signals it covers. Throws std::runtime_error when it cannot be created.
 class TempFile {
 public:
     explicit TempFile(const std::filesystem::path& destination);
@@ -51,6 +54,14 @@ struct FileOps {
     int (*lstat_exists)(const char* path);  // 1 when the path exists, 0 when not, -1 on error
 };
 const FileOps& system_file_ops();
+
+// The last step of an atomic output, for a complete temporary file: fsync, close, check the
+// destination again when replacing it (what is there may have changed since the start), give the
+// file its name (move_into_place), keep() it, fsync the directory. Throws std::runtime_error
+// naming the temporary file, the destination and the reason; the caller's TempFile then removes
+// the file, unless it already has its name (a failed directory fsync: the file is complete).
+void publish(TempFile& file, const std::filesystem::path& destination, bool overwrite,
+             std::span<const InputPath> inputs);
 
 // How move_into_place() gave the file its name.
 enum class Placement {

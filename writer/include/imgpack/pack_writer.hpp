@@ -4,6 +4,7 @@
 // so the destination is never a partial pack.
 #pragma once
 
+#include <imgpack/destination.hpp>
 #include <imgpack/format.hpp>
 
 #include <cstdint>
@@ -77,9 +78,11 @@ struct PackContents {
 
 class PackWriter {
 public:
-    // Creates the temporary file beside `destination`. Refuses an existing destination unless
-    // `overwrite` is set.
-    PackWriter(std::filesystem::path destination, bool overwrite);
+    // Creates the temporary file in `destination`'s folder, after check_destination(): refuses
+    // an existing destination unless `overwrite` is set, and even then anything but a regular
+    // file, or one of `inputs` (every file and folder the run reads: give them all), or a place
+    // inside an input folder. The same check runs again just before a replacing rename.
+    PackWriter(std::filesystem::path destination, bool overwrite, std::vector<InputPath> inputs = {});
     ~PackWriter();  // removes the temporary file unless finish() succeeded
     PackWriter(const PackWriter&) = delete;
     PackWriter& operator=(const PackWriter&) = delete;
@@ -106,11 +109,11 @@ private:
     void flush_all();    // waits for the queued writes, then writes everything buffered
     void write_header(std::span<const unsigned char> directory, uint64_t directory_offset, size_t sections,
                       uint16_t version_minor);
-    void make_durable_and_visible();
     [[noreturn]] void fail_io(const std::string& what, int error) const;
 
     std::filesystem::path destination_;
     bool overwrite_ = false;
+    std::vector<InputPath> inputs_;
     uint64_t offset_ = 0;  // file offset of the pending bytes; page-aligned while writing with O_DIRECT
     std::unique_ptr<State> state_;
 };
