@@ -217,7 +217,8 @@ TEST_CASE("loader: a subset and a caller's index list are the epoch's only recor
     CHECK_THROWS_AS(Loader(pack, LoaderSource::index_list("train", {1, 96}), in_order), std::invalid_argument);
     LoaderSource wrong = LoaderSource::named_subset("quarter");
     wrong.split = "validation";
-    CHECK_THROWS_AS(Loader(pack, wrong, in_order), std::invalid_argument);
+    // Names that the pack does not hold as asked (the reader's Split::subset says so): Error.
+    CHECK_THROWS_AS(Loader(pack, wrong, in_order), imgpack::Error);
     CHECK_THROWS_AS(Loader(pack, LoaderSource::whole_split("nope"), in_order), imgpack::Error);
 }
 

@@ -141,6 +141,27 @@ TEST_CASE("reader API: handles are never empty, and a moved-from one is still wh
     CHECK(keep[2].verify());
 }
 
+TEST_CASE("reader API: split.subset(name) gives only a subset of that split") {
+    TempDir dir;
+    const std::string path = written(dir);
+    imgpack::Pack p = imgpack::Pack::open(path);
+    const imgpack::Split train = p.split("train"), other = p.splits()[1];
+    REQUIRE(other.name() != "train");
+    const imgpack::Subset half = train.subset("half");
+    CHECK(half.name() == "half");
+    CHECK(half.size() == p.subset("half").size());
+    CHECK(half[0].name == p.subset("half")[0].name);
+    try {
+        (void)other.subset("half");
+        FAIL("a subset of train was given as one of " << other.name());
+    } catch (const imgpack::Error& e) {
+        CHECK(std::string(e.what()) == "imgpack: " + path + ": subset 'half' is a subset of split 'train', not of '" +
+                                           std::string(other.name()) + "'");
+    }
+    CHECK_THROWS_WITH_AS((void)train.subset("none"), ("imgpack: " + path + ": no subset named 'none'").c_str(),
+                         imgpack::Error);
+}
+
 TEST_CASE("reader API: verify_section reads only a section the directory lists") {
     TempDir dir;
     const std::string path = written(dir);

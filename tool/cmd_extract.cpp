@@ -300,10 +300,7 @@ void add_extract(CLI::App& app) {
             job.indices.resize(job.split->size());
             for (size_t i = 0; i < job.indices.size(); ++i) job.indices[i] = static_cast<uint32_t>(i);
         } else {
-            const Subset subset = pack.subset(a->subset);
-            if (subset.split().name() != job.split->name())
-                throw std::runtime_error("imgpack: subset '" + a->subset + "' is a subset of split '" +
-                                         std::string(subset.split().name()) + "', not '" + a->split + "'");
+            const Subset subset = job.split->subset(a->subset);
             job.indices.resize(subset.size());
             for (size_t i = 0; i < subset.size(); ++i) job.indices[i] = subset.index(i);
         }

@@ -49,10 +49,7 @@ void add_ls(CLI::App& app) {
             for (Record r : split) print_record(r, a->json);
             return;
         }
-        const Subset subset = pack.subset(a->subset);
-        if (subset.split().name() != split.name())
-            throw std::runtime_error("imgpack: subset '" + a->subset + "' is a subset of split '" +
-                                     std::string(subset.split().name()) + "', not '" + a->split + "'");
+        const Subset subset = split.subset(a->subset);
         for (Record r : subset) print_record(r, a->json);
     });
 }

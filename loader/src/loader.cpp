@@ -358,10 +358,8 @@ namespace {
 // The split a source reads, and its records in the source's order (position -> record index).
 Split resolve_source(const Pack& pack, LoaderSource& source, std::vector<uint32_t>& records) {
     if (!source.subset.empty()) {
-        auto subset = pack.subset(source.subset);
-        if (!source.split.empty() && source.split != subset.split().name())
-            throw std::invalid_argument("imgpack: subset '" + source.subset + "' is a subset of split '" +
-                                        std::string(subset.split().name()) + "', not '" + source.split + "'");
+        const Subset subset = source.split.empty() ? pack.subset(source.subset)
+                                                   : pack.split(source.split).subset(source.subset);
         records.reserve(subset.size());
         for (size_t i = 0; i < subset.size(); ++i) records.push_back(subset.index(i));
         return subset.split();

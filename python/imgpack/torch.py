@@ -40,10 +40,7 @@ def _as_pack(pack_or_path):
 def _view(pack, split, subset):
     if subset is None:
         return pack[split]
-    view = pack.subset(subset)
-    if split is not None and view.split.name != split:
-        raise ValueError(f"imgpack: subset '{subset}' is a subset of split '{view.split.name}', not '{split}'")
-    return view
+    return pack.subset(subset) if split is None else pack[split].subset(subset)
 
 
 class ImageNetDataset(torch.utils.data.Dataset):

@@ -223,6 +223,8 @@ void bind_pack(py::module_& m) {
         .def_property_readonly("name", [](const PySplit& s) { return std::string(s.split.name()); })
         .def_property_readonly("pack", [](const PySplit& s) { return s.pack; })
         .def_property_readonly("blob_bytes", [](const PySplit& s) { return s.split.blob_bytes(); })
+        .def("subset", [](const PySplit& s, std::string_view name) { return PySubset{s.pack, s.split.subset(name)}; },
+             "The pack's subset `name`, which must be one of this split (imgpack.Error otherwise)")
         .def("find", [](const PySplit& s, std::string_view name) -> std::optional<PyRecord> {
             if (auto i = s.split.find(name)) return record_at(s, *i);
             return std::nullopt;

@@ -57,7 +57,7 @@ def test_dataset_gives_pil_images_with_the_pixels_of_decode(pack):
     assert t.shape == (3, r.height, r.width) and torch.equal(t.permute(1, 2, 0), torch.from_numpy(r.decode()))
     back = pickle.loads(pickle.dumps(ds))
     np.testing.assert_array_equal(np.asarray(back[2][0]), np.asarray(img))
-    with pytest.raises(ValueError, match="subset 'half' is a subset of split 'train'"):
+    with pytest.raises(imgpack.Error, match="subset 'half' is a subset of split 'train', not of 'validation'"):
         ImageNetDataset(pack, "validation", subset="half")
 
 

@@ -172,6 +172,7 @@ private:
 
 template <class View>
 class List;
+class Subset;
 
 // A split: a fixed-width record array sorted by file name. Keeps the mapping alive.
 class Split : public detail::IndexRange<Split, Record> {
@@ -192,6 +193,9 @@ public:
     std::string_view name_at(size_t i) const;
     // Binary search by file name: the record's index, or nullopt.
     std::optional<size_t> find(std::string_view file_name) const;
+    // The pack's subset `name`, which must index this split: throws Error when the pack has no
+    // such subset or it is a subset of another split (train's 1pct asked of validation).
+    Subset subset(std::string_view name) const;
 
 private:
     friend class Pack;
@@ -223,6 +227,7 @@ public:
 
 private:
     friend class Pack;
+    friend class Split;  // Split::subset
     friend class List<Subset>;
     Subset(const std::shared_ptr<const detail::State>& state, size_t index);
     Split split_;
@@ -987,6 +992,16 @@ inline std::optional<Subset> Pack::find_subset(std::string_view name) const {
 inline Subset Pack::subset(std::string_view name) const {
     if (std::optional<Subset> found = find_subset(name)) return *found;
     state_->fail("no subset named '" + std::string(name) + "'");
+}
+
+inline Subset Split::subset(std::string_view name) const {
+    const std::optional<size_t> i = detail::State::find_by_name(state_->subsets, state_->subsets_by_name, name);
+    if (!i) state_->fail("no subset named '" + std::string(name) + "'");
+    const std::string_view of = state_->splits[state_->subsets[*i].split].name;
+    if (of != f_.name)
+        state_->fail("subset '" + std::string(name) + "' is a subset of split '" + std::string(of) + "', not of '" +
+                     std::string(f_.name) + "'");
+    return Subset(state_, *i);
 }
 
 inline std::span<const SkippedInfo> Pack::skipped() const& { return state_->skipped; }
