@@ -3,6 +3,7 @@
 // One record decoded the way the loader decodes it, for eyes and tests. A train sample's
 // randomness is sample_seed(seed, epoch, record index), as in the loader.
 #include "commands.hpp"
+#include "record_choice.hpp"
 
 #include <imgpack/decode.hpp>
 #include <imgpack/destination.hpp>
@@ -28,8 +29,8 @@ void add_decode(CLI::App& app) {
     auto* cmd = app.add_subcommand("decode", "Decode one record as the loader does (optionally with its train or eval "
                                              "transform) into a PNG or PPM file");
     struct Args {
-        std::string path, split, name, output;
-        size_t index = 0;
+        std::string path, output;
+        RecordChoice record;
         TransformKind transform = TransformKind::none;
         int size = 224, resize = 256;
         uint64_t seed = 0, epoch = 0;
@@ -37,10 +38,7 @@ void add_decode(CLI::App& app) {
     };
     auto a = std::make_shared<Args>();
     cmd->add_option("PACK", a->path, "The pack file")->required();
-    cmd->add_option("--split", a->split, "The record's split")->required();
-    auto* by_index = cmd->add_option("--index", a->index, "Record index in the split");
-    auto* by_name = cmd->add_option("--name", a->name, "Record file name");
-    by_index->excludes(by_name);
+    a->record.add_options(cmd);
     const std::map<std::string, TransformKind> kinds = {
         {"none", TransformKind::none}, {"train", TransformKind::train}, {"eval", TransformKind::eval}};
     cmd->add_option("--transform", a->transform,
@@ -54,23 +52,15 @@ void add_decode(CLI::App& app) {
     cmd->add_flag("--no-dct-scaling", a->no_dct_scaling,
                   "Decode at full resolution before resizing (no IDCT downscaling): torchvision's exact pixels");
     cmd->add_option("-o,--output", a->output, "The image to write: .png or .ppm")->required();
-    cmd->callback([a, by_index] {
+    cmd->callback([a] {
         const bool png = ends_with(a->output, ".png") || ends_with(a->output, ".PNG");
         if (!png && !ends_with(a->output, ".ppm") && !ends_with(a->output, ".PPM"))
             throw std::runtime_error("imgpack decode: the output must end in .png or .ppm: " + a->output);
         const InputPath inputs[] = {{"PACK", a->path}};
         check_destination(a->output, /*overwrite=*/true, inputs);  // before the work, as again when writing
         Pack pack = Pack::open(a->path);
-        const auto& split = pack.split(a->split);
-        size_t i = a->index;
-        if (by_index->count() == 0) {
-            if (a->name.empty()) throw std::runtime_error("imgpack decode: give --index or --name");
-            auto found = split.find(a->name);
-            if (!found)
-                throw std::runtime_error("imgpack: " + a->path + ": split '" + a->split + "' has no file named '" +
-                                         a->name + "'");
-            i = *found;
-        }
+        const Split split = pack.split(a->record.split);
+        const size_t i = a->record.index_in(split, a->path, "imgpack decode");
         const Record r = split.at(i);
         TransformOptions t;
         t.kind = a->transform;
@@ -96,7 +86,7 @@ void add_decode(CLI::App& app) {
             pixels.resize(static_cast<size_t>(width) * height * 3);
             decoder.decode(r.data, t, seed, ImageView::hwc(pixels.data(), width, height));
         } catch (const DecodeError& e) {
-            throw std::runtime_error("imgpack decode: " + a->path + ": split '" + a->split + "', record " +
+            throw std::runtime_error("imgpack decode: " + a->path + ": split '" + a->record.split + "', record " +
                                      std::to_string(i) + " (" + std::string(r.name) + "): " + e.what());
         }
         std::vector<unsigned char> file;
@@ -112,7 +102,7 @@ void add_decode(CLI::App& app) {
         write_file_atomically(a->output, std::string_view(reinterpret_cast<const char*>(file.data()), file.size()),
                               /*overwrite=*/true, inputs);
         std::printf("wrote %s: %s (record %zu of '%s'), %dx%d%s\n", a->output.c_str(), std::string(r.name).c_str(), i,
-                    a->split.c_str(), width, height, what.c_str());
+                    a->record.split.c_str(), width, height, what.c_str());
     });
 }
 
