@@ -5,6 +5,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <doctest/doctest.h>
+#include "jpeg_encode.hpp"
+
 #include <turbojpeg.h>
 
 #include <string>
@@ -63,14 +65,7 @@ inline std::vector<unsigned char> tar_bytes(const Files& files) {
 inline std::vector<unsigned char> tiny_jpeg(unsigned char shade) {
     unsigned char px[64];
     for (int i = 0; i < 64; ++i) px[i] = static_cast<unsigned char>(shade + i);
-    tjhandle tj = tjInitCompress();
-    unsigned char* jpeg = nullptr;
-    unsigned long size = 0;
-    REQUIRE(tjCompress2(tj, px, 8, 8, 8, TJPF_GRAY, &jpeg, &size, TJSAMP_GRAY, 75, 0) == 0);
-    std::vector<unsigned char> out(jpeg, jpeg + size);
-    tjFree(jpeg);
-    tjDestroy(tj);
-    return out;
+    return encode_jpeg(px, 8, 8, TJPF_GRAY, TJSAMP_GRAY, 75);
 }
 
 }  // namespace test

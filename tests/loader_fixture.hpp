@@ -4,6 +4,7 @@
 #pragma once
 
 #include "helpers.hpp"
+#include "jpeg_encode.hpp"
 
 #include <imgpack/pack_writer.hpp>
 
@@ -28,17 +29,7 @@ inline std::vector<unsigned char> make_jpeg(int w, int h, uint32_t seed, bool gr
             for (int c = 0; c < 3; ++c)
                 rgb[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(c)] =
                     static_cast<unsigned char>((x * (3 + c) + y * (5 - c) + int(seed) * 37 + ((x ^ y) & 15)) & 255);
-    tjhandle tj = tjInitCompress();
-    if (!tj) throw std::runtime_error("tjInitCompress failed");
-    unsigned char* out = nullptr;
-    unsigned long size = 0;
-    int rc = tjCompress2(tj, rgb.data(), w, 0, h, TJPF_RGB, &out, &size, gray ? TJSAMP_GRAY : TJSAMP_420, 90, 0);
-    std::vector<unsigned char> jpeg;
-    if (rc == 0) jpeg.assign(out, out + size);
-    tjFree(out);
-    tjDestroy(tj);
-    if (rc != 0) throw std::runtime_error("tjCompress2 failed");
-    return jpeg;
+    return encode_jpeg(rgb.data(), w, h, TJPF_RGB, gray ? TJSAMP_GRAY : TJSAMP_420, 90);
 }
 
 struct LoaderPackSpec {

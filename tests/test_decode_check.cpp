@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "archives.hpp"
+#include "jpeg_encode.hpp"
 #include "synth_fixture.hpp"
 
 #include "image_decode.hpp"
@@ -28,14 +29,7 @@ Bytes encode(int w, int h, int pixel_format, int subsampling, int flags) {
             for (int c = 0; c < channels; ++c)
                 px[(size_t(y) * size_t(w) + size_t(x)) * size_t(channels) + size_t(c)] = static_cast<unsigned char>(
                     128 + 90 * std::sin(x * 0.05 + c) * std::cos(y * 0.07) + double(rng.below(40)) - 20);
-    tjhandle tj = tjInitCompress();  // a fresh handle each time: progressive output spoils one (2.1.5)
-    unsigned char* out = nullptr;
-    unsigned long size = 0;
-    REQUIRE(tjCompress2(tj, px.data(), w, 0, h, pixel_format, &out, &size, subsampling, 85, flags) == 0);
-    Bytes jpeg(out, out + size);
-    tjFree(out);
-    tjDestroy(tj);
-    return jpeg;
+    return test::encode_jpeg(px.data(), w, h, pixel_format, subsampling, 85, flags);
 }
 
 size_t start_of_scan(const Bytes& jpeg) {

@@ -14,6 +14,7 @@
 // transformations are also checked exactly: a 16-bit, RGBA, gray+alpha or palette PNG must give
 // the very JPEG bytes that the 8-bit RGB (or gray) PNG of the expected pixels gives.
 #include "helpers.hpp"
+#include "jpeg_encode.hpp"
 
 #include "image_info.hpp"
 #include "image_repair.hpp"
@@ -64,20 +65,14 @@ Bytes paint(int w, int h, int channels, const std::function<int(int, int, int)>&
 
 // ---------------------------------------------------------------- JPEG helpers (TurboJPEG)
 
-struct Tj {
-    tjhandle h;
-    explicit Tj(bool compress) : h(compress ? tjInitCompress() : tjInitDecompress()) { REQUIRE(h); }
-    ~Tj() { tjDestroy(h); }
+struct TjDecompressor {
+    tjhandle h = tjInitDecompress();
+    TjDecompressor() { REQUIRE(h); }
+    ~TjDecompressor() { tjDestroy(h); }
 };
 
 Bytes tj_compress(const Bytes& px, int w, int h, int pf, int subsamp, int quality = 100) {
-    Tj tj(true);
-    unsigned char* raw = nullptr;
-    unsigned long size = 0;
-    REQUIRE(tjCompress2(tj.h, px.data(), w, 0, h, pf, &raw, &size, subsamp, quality, TJFLAG_ACCURATEDCT) == 0);
-    Bytes out(raw, raw + size);
-    tjFree(raw);
-    return out;
+    return test::encode_jpeg(px.data(), w, h, pf, subsamp, quality, TJFLAG_ACCURATEDCT);
 }
 
 struct Decoded {
@@ -86,7 +81,7 @@ struct Decoded {
 };
 
 Decoded decode_rgb(const Bytes& jpeg) {
-    Tj tj(false);
+    TjDecompressor tj;
     Decoded d;
     REQUIRE(tjDecompressHeader3(tj.h, jpeg.data(), jpeg.size(), &d.w, &d.h, &d.subsamp, &d.colorspace) == 0);
     d.rgb.resize(size_t(d.w) * d.h * 3);

@@ -6,6 +6,7 @@
 #include "helpers.hpp"
 
 #include "interleaved_pack.hpp"
+#include "jpeg_encode.hpp"
 #include "synth_fixture.hpp"
 
 #include <imgpack/pack_writer.hpp>
@@ -157,14 +158,7 @@ Bytes progressive(const Bytes& jpeg) {
     Bytes rgb(size_t(w) * size_t(h) * 3);
     REQUIRE(tjDecompress2(d, jpeg.data(), jpeg.size(), rgb.data(), w, 0, h, TJPF_RGB, 0) == 0);
     tjDestroy(d);
-    tjhandle c = tjInitCompress();
-    unsigned char* out = nullptr;
-    unsigned long size = 0;
-    REQUIRE(tjCompress2(c, rgb.data(), w, 0, h, TJPF_RGB, &out, &size, TJSAMP_420, 90, TJFLAG_PROGRESSIVE) == 0);
-    Bytes p(out, out + size);
-    tjFree(out);
-    tjDestroy(c);
-    return p;
+    return test::encode_jpeg(rgb.data(), w, h, TJPF_RGB, TJSAMP_420, 90, TJFLAG_PROGRESSIVE);
 }
 
 // Where the n-th scan (SOS marker, FF DA) starts; n counts from 0.
